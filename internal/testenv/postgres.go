@@ -1,6 +1,3 @@
-// Package testenv gives tests real servers: a Postgres (MCPCTL_TEST_DATABASE_URL,
-// else one answering on 127.0.0.1:5432, else a throwaway cluster) and a real
-// Vault server built from the Go module proxy. Each test gets its own schema.
 package testenv
 
 import (
@@ -16,6 +13,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// LocalPostgresURL is the server used when one answers on the standard
+// port: trust auth as user postgres, as Debian's default cluster is set up
+// for local development.
+const LocalPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
 var (
 	pgOnce sync.Once
 	pgURL  string
@@ -29,26 +31,62 @@ func PostgresURL(t testing.TB) string {
 	pgOnce.Do(func() { pgURL, pgErr = findPostgres() })
 	if pgErr != nil {
 		t.Fatalf("testenv: no Postgres: %v\n"+
-			"Start one (`pg_ctlcluster 15 main start`) or set MCPCTL_TEST_DATABASE_URL=postgres://user@host:port/db", pgErr)
+			"Fix: start one on 127.0.0.1:5432 (Debian: pg_ctlcluster 15 main start), install the PostgreSQL server "+
+			"binaries so a throwaway cluster can be started, or set MCPCTL_TEST_DATABASE_URL=postgres://user@host:port/db", pgErr)
 	}
 	return pgURL
 }
 
 func findPostgres() (string, error) {
 	if u := os.Getenv("MCPCTL_TEST_DATABASE_URL"); u != "" {
-		if err := ping(u); err != nil {
+		if err := PingPostgres(u); err != nil {
 			return "", fmt.Errorf("MCPCTL_TEST_DATABASE_URL does not answer: %w", err)
 		}
 		return u, nil
 	}
-	local := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	if err := ping(local); err == nil {
-		return local, nil
+	// MCPCTL_TEST_POSTGRES=throwaway reproduces a machine without a running
+	// server (CI, fresh clone) on one that has one.
+	if os.Getenv("MCPCTL_TEST_POSTGRES") != "throwaway" {
+		if err := PingPostgres(LocalPostgresURL); err == nil {
+			return LocalPostgresURL, nil
+		}
 	}
-	return startThrowawayPostgres()
+	c, err := startThrowawayPostgres()
+	if err != nil {
+		return "", fmt.Errorf("nothing answers on 127.0.0.1:5432 and MCPCTL_TEST_DATABASE_URL is unset, "+
+			"so testenv tried a throwaway cluster: %w", err)
+	}
+	return c.URL(), nil
 }
 
-func ping(url string) error {
+// startThrowawayPostgres runs a private cluster in a temp folder until Main
+// returns.
+func startThrowawayPostgres() (*PostgresCluster, error) {
+	if err := requireMain(); err != nil {
+		return nil, err
+	}
+	dir, err := tempDir("postgres")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := StartPostgresCluster(ctx, ClusterOptions{Dir: dir, NoFsync: true})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	atExit(func() {
+		if err := c.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		}
+		_ = os.RemoveAll(dir)
+	})
+	return c, nil
+}
+
+// PingPostgres connects to url and pings it, with a short deadline.
+func PingPostgres(url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, url)
