@@ -48,13 +48,28 @@ type Secret struct {
 	Name        string
 	BackendID   string
 	BackendName string // joined from backends on read; ignored on write
+	BackendType string // joined from backends on read; ignored on write
 	// ExternalRef is the object's location on its backend (driver Locator),
 	// informational.
 	ExternalRef string
 	// Data holds the values only while the secret lives on a plaintext backend,
 	// and is only loaded by the calls that say so (viewers cannot read it).
 	Data map[string]string
-	// Keys are the key names (never values), sorted.
+	// HasData reports data IS NOT NULL. It is a generated column, so it is
+	// readable by roles that may not read data; set on every read.
+	HasData bool
+	// DataVersion counts changes of data (bumped by the database whenever the
+	// column changes, including edits made outside mcpctl); 0 while data has
+	// never been set. The plaintext driver reports it as the object version,
+	// so metadata-only updates do not look like value changes.
+	DataVersion int64
+	// DataOwner is the owner id the values were written for
+	// (drivers.PutOptions.OwnerID): the row's own ID for values written
+	// with the row or without an owner, empty without data and for values
+	// written outside mcpctl. Written only with data (withData=true).
+	DataOwner string
+	// Keys are the key names (never values), sorted. While there is data the
+	// database derives them from it.
 	Keys []string
 	// BackendVersion is the backend object version mcpctl last wrote or saw.
 	BackendVersion int64
@@ -142,6 +157,20 @@ var (
 	ErrProtected      = errors.New("protected")
 	ErrInUse          = errors.New("still referenced")
 	ErrNotInitialized = errors.New("database not initialised: run `mcpctl db migrate` or `mcpctl apply`")
+	// ErrImmutable: a write tried to change what cannot change (a backend's
+	// type, the bootstrap backend's name).
+	ErrImmutable = errors.New("immutable")
+	// ErrDuplicateDefault: another backend is already the default (the
+	// partial unique index on is_default).
+	ErrDuplicateDefault = errors.New("another backend is already the default")
+	// ErrPermissionDenied: the database role lacks a privilege (viewer roles
+	// cannot read secret values or the fingerprint key, nor write).
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrNotLocked: ForceUnlock found nobody holding the lock.
+	ErrNotLocked = errors.New("not locked")
+	// ErrLockLost: a Lock is not (or no longer) held by the session that
+	// took it: force-unlocked, connection lost, or a transaction-mode pooler.
+	ErrLockLost = errors.New("advisory lock not held")
 )
 
 // LockedError says the lock is held by someone else.
