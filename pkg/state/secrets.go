@@ -105,15 +105,15 @@ const backendMatch = `SELECT id, name, type FROM {s}.backends
 	WHERE id = NULLIF($2, '')::uuid OR (NULLIF($2, '') IS NULL AND name = $3)`
 
 // secretReturning reads back what the database decided for a written row.
-const secretReturning = `RETURNING s.id, s.backend_id, s.generation, s.data_version, s.data_owner, s.keys, s.has_data, s.created_at, s.updated_at`
+const secretReturning = `RETURNING s.id, s.backend_id, s.generation, s.data_version, s.backend_version, s.data_owner, s.keys, s.has_data, s.created_at, s.updated_at`
 
-const secretWritten = `SELECT w.id::text, w.backend_id::text, b.name, b.type, w.generation, w.data_version,
+const secretWritten = `SELECT w.id::text, w.backend_id::text, b.name, b.type, w.generation, w.data_version, w.backend_version,
 		w.data_owner, w.keys, w.has_data, w.created_at, w.updated_at
 	FROM w JOIN b ON b.id = w.backend_id`
 
 func scanWritten(row pgx.Row, sec *Secret) error {
 	return row.Scan(&sec.ID, &sec.BackendID, &sec.BackendName, &sec.BackendType, &sec.Generation,
-		&sec.DataVersion, &sec.DataOwner, &sec.Keys, &sec.HasData, &sec.CreatedAt, &sec.UpdatedAt)
+		&sec.DataVersion, &sec.BackendVersion, &sec.DataOwner, &sec.Keys, &sec.HasData, &sec.CreatedAt, &sec.UpdatedAt)
 }
 
 // CreateSecret inserts sec, data included (nil Data is NULL), and fills ID,
@@ -241,10 +241,18 @@ func secretParams(sec *Secret, withData bool) (secretWrite, error) {
 	if err != nil {
 		return w, err
 	}
-	w.args = []any{sec.Name, sec.BackendID, sec.BackendName, sec.ExternalRef, keys, sec.BackendVersion,
+	version := sec.BackendVersion
+	if withData && sec.Data != nil {
+		version = followDataVersion
+	}
+	w.args = []any{sec.Name, sec.BackendID, sec.BackendName, sec.ExternalRef, keys, version,
 		sec.Fingerprint, sec.Managed, labels, annotations, sec.Protected}
 	return w, nil
 }
+
+// followDataVersion asks the set_data_columns trigger to record, as the
+// backend version of values written into the row, the data_version they get.
+const followDataVersion = -1
 
 // binaryValue is how data holds a value jsonb cannot hold as text: jsonb
 // rejects NUL, and encoding/json would silently replace invalid UTF-8.

@@ -25,6 +25,8 @@ $$;
 -- data_owner is the owner id the values were written for, the row's own id
 -- for values inserted with the row, and empty without data.
 CREATE FUNCTION set_data_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    placed_on text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.data_version := CASE WHEN NEW.data IS NULL THEN 0 ELSE 1 END;
@@ -35,6 +37,23 @@ BEGIN
         NEW.data_version := OLD.data_version + 1;
     ELSE
         NEW.data_version := OLD.data_version;
+    END IF;
+    -- mcpctl writes values with backend_version -1: "record the version
+    -- these values get", which only this trigger knows. An edit made outside
+    -- mcpctl leaves backend_version behind, which plan reports as drift.
+    -- Only on a plaintext backend: values left in the row of a secret placed
+    -- elsewhere (a migration's leftover copy) do not change the version of
+    -- the object on that other backend.
+    IF NEW.backend_version = -1 THEN
+        EXECUTE format('SELECT type FROM %I.backends WHERE id = $1', TG_TABLE_SCHEMA)
+            INTO placed_on USING NEW.backend_id;
+        IF placed_on = 'plaintext' THEN
+            NEW.backend_version := NEW.data_version;
+        ELSIF TG_OP = 'UPDATE' THEN
+            NEW.backend_version := OLD.backend_version;
+        ELSE
+            NEW.backend_version := 0;
+        END IF;
     END IF;
     IF NEW.data IS NULL THEN
         NEW.data_owner := '';
