@@ -173,7 +173,7 @@ func (p *Pool) secretValues(ctx context.Context, secret string) (drivers.Values,
 func (p *Pool) Read(ctx context.Context, secret string) (drivers.Values, error) {
 	row, err := p.catalog.GetSecret(ctx, secret, false)
 	if err != nil {
-		return drivers.Values{}, fmt.Errorf("secret %s: %w", secret, err)
+		return drivers.Values{}, err // the store's errors name the secret
 	}
 	d, err := p.Driver(ctx, row.BackendName)
 	if err != nil {

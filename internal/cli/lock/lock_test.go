@@ -1,0 +1,47 @@
+package lock
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
+)
+
+func TestForceUnlockNeedsYesOrATerminal(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		tty  bool
+		err  string
+	}{
+		{name: "no tty no yes", err: "force-unlock needs confirmation and there is no terminal to ask on"},
+		{name: "yes", args: []string{"--yes"}},
+		{name: "-y", args: []string{"-y"}},
+		{name: "tty", tty: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _, _ := cmdutil.TestFactory(t)
+			f.IOStreams.IsStdinTTY = func() bool { return tc.tty }
+			ran := false
+			cmd := NewCmdForceUnlock(f, func(o *ForceUnlockOptions) error { ran = true; return nil })
+			cmd.SetArgs(tc.args)
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || ran {
+					t.Fatalf("error = %v (ran %v), want %q", err, ran, tc.err)
+				}
+				if cmdutil.Hint(err) == "" {
+					t.Error("no hint")
+				}
+				return
+			}
+			if err != nil || !ran {
+				t.Fatalf("error = %v, ran = %v", err, ran)
+			}
+		})
+	}
+}
