@@ -1,0 +1,10 @@
+package openbao
+
+import (
+	"os"
+	"testing"
+
+	"github.com/mcpctl/mcpctl/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
