@@ -1,0 +1,352 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+
+	"github.com/mcpctl/mcpctl/pkg/backends"
+	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"github.com/mcpctl/mcpctl/pkg/plan"
+	"github.com/mcpctl/mcpctl/pkg/state"
+)
+
+// executor carries one Execute call's shared state.
+type executor struct {
+	e    *Engine
+	plan *plan.Plan
+	key  []byte // fingerprint key
+	migr *Migrator
+
+	journal map[int64]state.Migration // open journal entries by id
+}
+
+func (x *executor) loadJournal(ctx context.Context) error {
+	open, err := x.e.Store.OpenMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("read the migration journal: %w", err)
+	}
+	x.journal = make(map[int64]state.Migration, len(open))
+	for _, m := range open {
+		x.journal[m.ID] = m
+	}
+	return nil
+}
+
+func (x *executor) lookupEnv(k string) (string, bool) {
+	if x.e.LookupEnv != nil {
+		return x.e.LookupEnv(k)
+	}
+	return os.LookupEnv(k)
+}
+
+func (x *executor) run(ctx context.Context, a *plan.Action) error {
+	switch a.Kind {
+	case plan.KindSecretBackend:
+		switch a.Action {
+		case plan.Create:
+			return x.createBackend(ctx, a)
+		case plan.Update:
+			return x.updateBackend(ctx, a)
+		case plan.Delete:
+			return x.deleteBackend(ctx, a)
+		}
+	case plan.KindSecret:
+		switch a.Action {
+		case plan.Create:
+			return x.createSecret(ctx, a)
+		case plan.Update:
+			return x.updateSecret(ctx, a, nil)
+		case plan.Write, plan.Repair:
+			return x.writeSecret(ctx, a)
+		case plan.Migrate:
+			return x.migrateSecret(ctx, a)
+		case plan.Delete:
+			return x.deleteSecret(ctx, a)
+		case plan.Cleanup:
+			return x.cleanup(ctx, a)
+		}
+	}
+	return fmt.Errorf("%s: unsupported action %q", a.Resource(), a.Action)
+}
+
+// --- backends ---------------------------------------------------------
+
+func (x *executor) createBackend(ctx context.Context, a *plan.Action) error {
+	b := state.Backend{
+		Name: a.Name, Type: a.After.Type, Config: a.Config, IsDefault: a.After.Default,
+		Description: a.After.Description, Labels: a.After.Labels, Annotations: a.After.Annotations,
+		Protected: a.After.Protected,
+	}
+	if err := x.e.Store.CreateBackend(ctx, &b); err != nil {
+		return err
+	}
+	x.e.Pool.Define(backends.Definition{Name: b.Name, Type: b.Type, Config: b.Config})
+	return nil
+}
+
+func (x *executor) updateBackend(ctx context.Context, a *plan.Action) error {
+	b, err := x.e.Store.GetBackend(ctx, a.Name)
+	if err != nil {
+		return err
+	}
+	if b.Generation != a.Precondition.RowGeneration {
+		return fmt.Errorf("secretbackend/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, b.Generation, a.Precondition.RowGeneration)
+	}
+	if a.Config != nil {
+		b.Config = a.Config
+	}
+	b.IsDefault = a.After.Default
+	b.Description = a.After.Description
+	b.Labels, b.Annotations, b.Protected = a.After.Labels, a.After.Annotations, a.After.Protected
+	if err := x.e.Store.UpdateBackend(ctx, &b); err != nil {
+		return err
+	}
+	x.e.Pool.Define(backends.Definition{Name: b.Name, Type: b.Type, Config: b.Config})
+	return nil
+}
+
+func (x *executor) deleteBackend(ctx context.Context, a *plan.Action) error {
+	return x.e.Store.DeleteBackend(ctx, a.Name, a.Precondition.RowGeneration)
+}
+
+// --- secrets ------------------------------------------------------------
+
+func (x *executor) values(a *plan.Action) (drivers.Values, string, error) {
+	return a.ResolveValues(x.key, x.lookupEnv)
+}
+
+func isPlaintext(ctx context.Context, st *state.Store, backend string) (bool, error) {
+	b, err := st.GetBackend(ctx, backend)
+	if err != nil {
+		return false, err
+	}
+	return b.Type == plaintextType, nil
+}
+
+func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
+	backend := a.After.Backend
+	row := state.Secret{
+		Name: a.Name, BackendName: backend, Managed: a.After.Managed,
+		Labels: a.After.Labels, Annotations: a.After.Annotations, Protected: a.After.Protected,
+	}
+	var vals drivers.Values
+	managed := a.Values != nil
+	if managed {
+		v, fp, err := x.values(a)
+		if err != nil {
+			return err
+		}
+		vals, row.Fingerprint = v, fp
+	}
+	plain, err := isPlaintext(ctx, x.e.Store, backend)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	if plain {
+		if managed {
+			row.Data = vals.Map()
+		} else {
+			row.Data = map[string]string{}
+		}
+		return x.e.Store.CreateSecret(ctx, &row)
+	}
+
+	d, err := x.e.Pool.Driver(ctx, backend)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	ref := drivers.Ref(a.Name)
+	// The row and the object are created together: the row is inserted in a
+	// transaction that commits only once the object is written, so no row
+	// ever names a missing object. A crash between the write and the commit
+	// leaves an object owned by no row, which the next plan adopts.
+	return x.e.Store.InTx(ctx, func(tx *state.Tx) error {
+		if !managed && a.Adopt {
+			meta, err := d.Stat(ctx, ref)
+			if err != nil {
+				return err
+			}
+			row.BackendVersion, row.Keys = meta.Version, meta.Keys
+			if err := tx.CreateSecret(ctx, &row); err != nil {
+				return err
+			}
+			// Record ownership on the adopted object without changing values.
+			vals, _, err := d.Get(ctx, ref)
+			if err != nil {
+				return err
+			}
+			m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: meta.Version, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: true})
+			if err != nil {
+				return err
+			}
+			row.BackendVersion = m.Version
+			return tx.UpdateSecret(ctx, &row, false)
+		}
+		if err := tx.CreateSecret(ctx, &row); err != nil {
+			return err
+		}
+		cas := int64(0)
+		if a.Adopt {
+			cas = a.Precondition.ObjectVersion
+		}
+		m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: a.Adopt})
+		if err != nil {
+			return err
+		}
+		row.BackendVersion, row.Keys = m.Version, vals.Keys()
+		row.ExternalRef = location(ctx, x.e.Pool, backend, a.Name)
+		return tx.UpdateSecret(ctx, &row, false)
+	})
+}
+
+// updateSecret writes row fields (labels, annotations, protection, managed,
+// recorded object version). mutate, when set, changes the row further.
+func (x *executor) updateSecret(ctx context.Context, a *plan.Action, mutate func(*state.Secret)) error {
+	row, err := x.e.Store.GetSecret(ctx, a.Name, false)
+	if err != nil {
+		return err
+	}
+	if a.Action == plan.Update && row.Generation != a.Precondition.RowGeneration {
+		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
+	}
+	x.applySummary(&row, a.After)
+	if mutate != nil {
+		mutate(&row)
+	}
+	return x.e.Store.UpdateSecret(ctx, &row, false)
+}
+
+func (x *executor) applySummary(row *state.Secret, s *plan.Summary) {
+	if s == nil {
+		return
+	}
+	row.Labels, row.Annotations, row.Protected, row.Managed = maps.Clone(s.Labels), maps.Clone(s.Annotations), s.Protected, s.Managed
+	if s.Version != 0 {
+		row.BackendVersion = s.Version
+	}
+}
+
+// writeSecret writes managed values (write) or writes them again where the
+// object went missing (repair).
+func (x *executor) writeSecret(ctx context.Context, a *plan.Action) error {
+	row, err := x.e.Store.GetSecret(ctx, a.Name, false)
+	if err != nil {
+		return err
+	}
+	if row.Generation != a.Precondition.RowGeneration {
+		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
+	}
+	return x.write(ctx, a, row)
+}
+
+func (x *executor) write(ctx context.Context, a *plan.Action, row state.Secret) error {
+	vals, fp, err := x.values(a)
+	if err != nil {
+		return err
+	}
+	x.applySummary(&row, a.After)
+	row.Fingerprint, row.Managed = fp, true
+	plain, err := isPlaintext(ctx, x.e.Store, row.BackendName)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	if plain {
+		row.Data = vals.Map()
+		row.Keys = vals.Keys()
+		return x.e.Store.UpdateSecret(ctx, &row, true)
+	}
+	d, err := x.e.Pool.Driver(ctx, row.BackendName)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	// CAS on the version the plan saw (or the row recorded): a change made
+	// since then is a conflict, not something to overwrite.
+	cas := row.BackendVersion
+	if a.Precondition.ObjectBackend == row.BackendName && a.Precondition.ObjectState != "" {
+		cas = a.Precondition.ObjectVersion
+	}
+	m, err := d.Put(ctx, drivers.Ref(a.Name), vals, drivers.PutOptions{CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: row.BackendName})
+	if err != nil {
+		return err
+	}
+	row.BackendVersion, row.Keys = m.Version, vals.Keys()
+	return x.e.Store.UpdateSecret(ctx, &row, false)
+}
+
+func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
+	ms := a.Migration
+	var open *state.Migration
+	if ms.JournalID != 0 {
+		if j, ok := x.journal[ms.JournalID]; ok {
+			open = &j
+		}
+	}
+	row, err := x.e.Store.GetSecret(ctx, a.Name, false)
+	if err != nil {
+		return err
+	}
+	if row.Generation != a.Precondition.RowGeneration {
+		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
+	}
+	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource}
+	if _, err := x.migr.Migrate(ctx, a.Name, ms.To, open, opts); err != nil {
+		return err
+	}
+	// Values and row fields that change along with the move.
+	row, err = x.e.Store.GetSecret(ctx, a.Name, false)
+	if err != nil {
+		return err
+	}
+	if a.Values != nil {
+		if _, fp, err := x.values(a); err == nil && fp != "" && fp == row.Fingerprint {
+			return x.updateSecret(ctx, a, nil)
+		}
+		return x.write(ctx, a, row)
+	}
+	return x.updateSecret(ctx, a, nil)
+}
+
+func (x *executor) deleteSecret(ctx context.Context, a *plan.Action) error {
+	row, err := x.e.Store.GetSecret(ctx, a.Name, false)
+	if err != nil {
+		return err
+	}
+	if row.Generation != a.Precondition.RowGeneration {
+		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
+	}
+	plain, err := isPlaintext(ctx, x.e.Store, row.BackendName)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	if !plain {
+		d, err := x.e.Pool.Driver(ctx, row.BackendName)
+		if err != nil {
+			return fmt.Errorf("secret/%s: %w", a.Name, err)
+		}
+		if err := d.Delete(ctx, drivers.Ref(a.Name), drivers.DeleteOptions{Destroy: a.Destroy, OwnerID: row.ID}); err != nil && !errors.Is(err, drivers.ErrNotFound) {
+			return err
+		}
+	}
+	return x.e.Store.DeleteSecret(ctx, a.Name, row.Generation)
+}
+
+func (x *executor) cleanup(ctx context.Context, a *plan.Action) error {
+	cs := a.Cleanup
+	j, ok := x.journal[cs.JournalID]
+	if !ok {
+		return nil // closed since the plan was made
+	}
+	if !cs.DeleteObject {
+		j.KeepSource = true
+		if j.State == state.MigrationStarted {
+			return x.e.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")
+		}
+	}
+	if cs.Destroy {
+		j.DestroySource = true
+	}
+	return x.migr.Abandon(ctx, &j)
+}

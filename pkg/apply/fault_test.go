@@ -1,0 +1,221 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// outageProxy forwards to the real Vault until down is set, then answers
+// every request with 503, as a Vault that went away behind a load balancer.
+type outageProxy struct {
+	down     atomic.Bool
+	requests atomic.Int64
+	srv      *http.Server
+	addr     string
+}
+
+func startOutageProxy(t *testing.T, target string) *outageProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &outageProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		if p.down.Load() {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, `{"errors":["injected outage"]}`, http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+	ln := listenLocal(t)
+	p.srv = &http.Server{Handler: mux}
+	go p.srv.Serve(ln)
+	t.Cleanup(func() { p.srv.Close() })
+	p.addr = "http://" + ln.Addr().String()
+	return p
+}
+
+// TestVaultOutageMidApplyConverges: Vault stops answering in the middle of
+// a 200-secret migration; apply ends with a clear error (exit 1), every
+// secret stays readable from its recorded backend, and once Vault is back
+// a rerun converges with nothing lost.
+func TestVaultOutageMidApplyConverges(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	proxy := startOutageProxy(t, w.vault.Addr)
+	w.vaultURL = proxy.addr
+	s := w.store()
+	w.write("backends.yaml", w.backendYAML())
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "default"))
+	w.mustApply(s)
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+
+	ctx := context.Background()
+	var out bytes.Buffer
+	cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Take Vault away once the migration is under way.
+	start := proxy.requests.Load()
+	deadline := time.Now().Add(30 * time.Second)
+	for proxy.requests.Load() < start+150 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	proxy.down.Store(true)
+	err := cmd.Wait()
+	if code := exitCode(err); code != 1 {
+		t.Fatalf("apply during an outage: exit %d, want 1\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "503") && !strings.Contains(strings.ToLower(out.String()), "unavailable") {
+		t.Errorf("the error does not say the backend was unavailable:\n%s", tail(out.String(), 2000))
+	}
+	proxy.down.Store(false)
+	w.checkReadable(s, crashSecrets, "after the outage")
+	w.converge(ctx)
+	w.checkReadable(s, crashSecrets, "after convergence")
+	w.checkSettled(s, crashSecrets, "bao")
+}
+
+// TestPostgresSessionsTerminatedMidApplyConverges terminates apply's
+// Postgres sessions (pg_terminate_backend) in the middle of a migration.
+func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
+	t.Parallel()
+	w, s := seededWorld(t, crashSecrets, "default")
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+	ctx := context.Background()
+	app := "mcpctl-fault-" + w.schema
+	var out bytes.Buffer
+	cmd := w.mcpctl(ctx, []string{"MCPCTL_DATABASE_URL=" + withAppName(w.url, app)}, "apply", "-f", w.dir, "--auto-approve")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Wait until the migration has flipped some rows, then cut every session.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var flipped int
+		_ = conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{w.schema, "secrets"}.Sanitize()+` s JOIN `+
+			pgx.Identifier{w.schema, "backends"}.Sanitize()+` b ON b.id = s.backend_id WHERE b.name = 'bao'`).Scan(&flipped)
+		if flipped >= 20 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var killed int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	code := exitCode(err)
+	t.Logf("terminated %d sessions; apply exit %d", killed, code)
+	if killed > 0 && code != 1 {
+		t.Errorf("apply whose sessions were terminated: exit %d, want 1\n%s", code, tail(out.String(), 2000))
+	}
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	w.checkReadable(s, crashSecrets, "after the sessions were terminated")
+	w.converge(ctx)
+	w.checkReadable(s, crashSecrets, "after convergence")
+	w.checkSettled(s, crashSecrets, "bao")
+}
+
+// TestConcurrentAppliesAreSerialised starts two applies of the same
+// migration together: the lock serialises them, no secret is migrated
+// twice, and the audit log has one entry per executed action.
+func TestConcurrentAppliesAreSerialised(t *testing.T) {
+	t.Parallel()
+	w, s := seededWorld(t, crashSecrets, "default")
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+	ctx := context.Background()
+	before, err := s.ListAudit(ctx, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type run struct {
+		out  bytes.Buffer
+		code int
+	}
+	runs := make([]*run, 2)
+	done := make(chan struct{}, 2)
+	for i := range runs {
+		r := &run{}
+		runs[i] = r
+		go func() {
+			cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve", "--lock-timeout", "2m")
+			cmd.Stdout, cmd.Stderr = &r.out, &r.out
+			r.code = exitCode(cmd.Run())
+			done <- struct{}{}
+		}()
+	}
+	<-done
+	<-done
+	migrated, noop := 0, 0
+	for i, r := range runs {
+		if r.code != 0 {
+			t.Fatalf("apply %d: exit %d\n%s", i, r.code, r.out.String())
+		}
+		switch {
+		case strings.Contains(r.out.String(), "No changes."):
+			noop++
+		case strings.Contains(r.out.String(), "200 migrated"):
+			migrated++
+		default:
+			t.Errorf("apply %d did neither the migration nor nothing:\n%s", i, tail(r.out.String(), 2000))
+		}
+	}
+	if migrated != 1 || noop != 1 {
+		t.Errorf("one apply should migrate and the other find nothing to do; got %d migrated, %d no-op", migrated, noop)
+	}
+	after, err := s.ListAudit(ctx, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(after) - len(before); got != crashSecrets {
+		t.Errorf("audit entries added = %d, want one per executed action (%d)", got, crashSecrets)
+	}
+	journal, err := s.ListMigrations(ctx, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(journal) != crashSecrets {
+		t.Errorf("journal has %d moves, want %d (a secret migrated twice?)", len(journal), crashSecrets)
+	}
+	w.checkReadable(s, crashSecrets, "after both applies")
+	w.checkSettled(s, crashSecrets, "bao")
+}
+
+func withAppName(dsn, app string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "application_name=" + url.QueryEscape(app)
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

@@ -1,0 +1,179 @@
+package apply_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpctl/mcpctl/internal/testenv"
+	"github.com/mcpctl/mcpctl/pkg/apply"
+	"github.com/mcpctl/mcpctl/pkg/backends"
+	_ "github.com/mcpctl/mcpctl/pkg/drivers/openbao"
+	_ "github.com/mcpctl/mcpctl/pkg/drivers/plaintext"
+	"github.com/mcpctl/mcpctl/pkg/manifest"
+	"github.com/mcpctl/mcpctl/pkg/plan"
+	"github.com/mcpctl/mcpctl/pkg/state"
+)
+
+// world is one test's installation: its own schema and its own KV mount on
+// the real servers.
+type world struct {
+	t      *testing.T
+	url    string
+	schema string
+	vault  *testenv.VaultServer
+	mount  string
+	dir    string
+	env    map[string]string
+	// vaultURL is where manifests point the bao backend (the real Vault, or
+	// a fault-injecting proxy in front of it).
+	vaultURL string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	url, schema := testenv.Schema(t)
+	v := testenv.Vault(t)
+	return &world{t: t, url: url, schema: schema, vault: v, mount: v.NewMount(t), dir: t.TempDir(),
+		env: map[string]string{"BAO_TOKEN_VALUE": v.RootToken}, vaultURL: v.Addr}
+}
+
+func (w *world) store() *state.Store {
+	w.t.Helper()
+	s, err := state.Open(context.Background(), state.Options{URL: w.url, Schema: w.schema})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(s.Close)
+	return s
+}
+
+// backendYAML declares the openbao backend "bao" whose token is the
+// plaintext secret "bao-token".
+func (w *world) backendYAML() string {
+	return fmt.Sprintf(`apiVersion: mcpctl/v1
+kind: SecretBackend
+metadata: {name: bao}
+spec:
+  type: openbao
+  config:
+    url: %s
+    mount: %s
+    pathPrefix: app
+    auth: {method: token, tokenSecretRef: {name: bao-token, key: token}}
+---
+apiVersion: mcpctl/v1
+kind: Secret
+metadata: {name: bao-token}
+spec:
+  backend: default
+  data:
+    token: {fromEnv: BAO_TOKEN_VALUE}
+`, w.vaultURL, w.mount)
+}
+
+// secretsYAML declares n managed secrets s000.. on backend.
+func (w *world) secretsYAML(n int, backend string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("s%03d", i)
+		env := "VAL_" + strings.ToUpper(name)
+		w.env[env] = fmt.Sprintf("value-%d-ünï-%s", i, strings.Repeat("x", i%7))
+		fmt.Fprintf(&b, "---\napiVersion: mcpctl/v1\nkind: Secret\nmetadata: {name: %s}\nspec:\n", name)
+		if backend != "" {
+			fmt.Fprintf(&b, "  backend: %s\n", backend)
+		}
+		fmt.Fprintf(&b, "  data:\n    KEY: {fromEnv: %s}\n", env)
+	}
+	return b.String()
+}
+
+func (w *world) write(name, content string) {
+	w.t.Helper()
+	if err := os.WriteFile(filepath.Join(w.dir, name), []byte(content), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) lookupEnv(k string) (string, bool) {
+	v, ok := w.env[k]
+	return v, ok
+}
+
+func (w *world) load() *manifest.Set {
+	w.t.Helper()
+	set, err := manifest.Load(context.Background(), []string{w.dir}, manifest.LoadOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return set
+}
+
+func (w *world) apply(ctx context.Context, s *state.Store) (*plan.Plan, *apply.Result, error) {
+	w.t.Helper()
+	pool := backends.New(s, s)
+	defer pool.Close()
+	return apply.Run(ctx, apply.RunOptions{
+		Store: s, Pool: pool, Manifests: w.load(),
+		PlanOptions: plan.Options{LookupEnv: w.lookupEnv},
+		LockTimeout: 10 * time.Second,
+		Engine:      apply.Engine{Actor: "test", LookupEnv: w.lookupEnv},
+	})
+}
+
+func (w *world) mustApply(s *state.Store) (*plan.Plan, *apply.Result) {
+	w.t.Helper()
+	p, res, err := w.apply(context.Background(), s)
+	if err != nil {
+		w.t.Fatalf("apply: %v", err)
+	}
+	return p, res
+}
+
+// readAll reads every secret through its recorded placement, as consumers do.
+func (w *world) readAll(s *state.Store) map[string]string {
+	w.t.Helper()
+	ctx := context.Background()
+	pool := backends.New(s, s)
+	defer pool.Close()
+	rows, err := s.ListSecrets(ctx, false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		if r.Name == "bao-token" {
+			continue
+		}
+		vals, err := pool.Read(ctx, r.Name)
+		if err != nil {
+			w.t.Fatalf("read %s from %s: %v", r.Name, r.BackendName, err)
+		}
+		v, _ := vals.Get("KEY")
+		out[r.Name] = v
+	}
+	return out
+}
+
+func (w *world) wantValues(n int) map[string]string {
+	out := map[string]string{}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("s%03d", i)
+		out[name] = w.env["VAL_"+strings.ToUpper(name)]
+	}
+	return out
+}
+
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}

@@ -1,0 +1,10 @@
+package apply_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/mcpctl/mcpctl/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }

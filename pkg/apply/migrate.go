@@ -1,0 +1,282 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mcpctl/mcpctl/internal/failpoint"
+	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"github.com/mcpctl/mcpctl/pkg/state"
+)
+
+// Failpoint names of the migration protocol, in order. Crash tests set
+// MCPCTL_FAILPOINT to one of them to kill apply right after that step.
+const (
+	FPStarted       = "migrate.started"        // 1. journal row written
+	FPRead          = "migrate.read"           // 2. values read from the source
+	FPWritten       = "migrate.written"        // 3. destination written
+	FPVerified      = "migrate.verified"       // 4. destination read back and compared
+	FPFlipped       = "migrate.flipped"        // 5. row flipped + journal flipped
+	FPSourceDeleted = "migrate.source-deleted" // 6. source copy deleted
+	FPDone          = "migrate.done"           // 7. journal done
+)
+
+// ProtocolSteps lists the failpoints in protocol order.
+var ProtocolSteps = []string{FPStarted, FPRead, FPWritten, FPVerified, FPFlipped, FPSourceDeleted, FPDone}
+
+// MigrationStore is what the protocol needs from the state store.
+type MigrationStore interface {
+	GetBackend(ctx context.Context, name string) (state.Backend, error)
+	GetSecret(ctx context.Context, name string, withData bool) (state.Secret, error)
+	StartMigration(ctx context.Context, m *state.Migration) error
+	SetMigrationState(ctx context.Context, id int64, st state.MigrationState, destVersion int64, errText string) error
+	FlipSecret(ctx context.Context, sec *state.Secret, journalID int64, destVersion int64) error
+}
+
+// DriverSource opens a backend's driver.
+type DriverSource interface {
+	Driver(ctx context.Context, backend string) (drivers.Driver, error)
+}
+
+// Migrator runs the crash-safe migration protocol (DESIGN.md §6) for one
+// secret at a time. At every instant the secret is readable from the backend
+// its row names: the row flips only after the destination copy has been
+// written and read back equal, and the source copy is removed only after the
+// flip is committed.
+type Migrator struct {
+	Store   MigrationStore
+	Drivers DriverSource
+}
+
+// MigrateOptions control one move.
+type MigrateOptions struct {
+	PlanID        string
+	KeepSource    bool
+	DestroySource bool
+}
+
+// ErrCleanupPending says the move succeeded (the row names the destination)
+// but the source copy could not be removed; the journal records it and the
+// next plan shows a cleanup action.
+var ErrCleanupPending = errors.New("moved, but the source copy could not be removed (journal: cleanup-pending; the next apply retries)")
+
+const plaintextType = "plaintext"
+
+// Migrate moves secret to backend to. open is the secret's unfinished journal
+// entry, if any, which is resumed instead of starting a new one.
+func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.Migration, opts MigrateOptions) (int64, error) {
+	row, err := m.Store.GetSecret(ctx, secret, false)
+	if err != nil {
+		return 0, fmt.Errorf("secret %s: %w", secret, err)
+	}
+	if open != nil && open.State != state.MigrationStarted {
+		// The row already flipped; only the source copy is left to remove.
+		return open.DestVersion, m.finish(ctx, open, row)
+	}
+	from, err := m.Store.GetBackend(ctx, row.BackendName)
+	if err != nil {
+		return 0, fmt.Errorf("secret %s: source backend: %w", secret, err)
+	}
+	dest, err := m.Store.GetBackend(ctx, to)
+	if err != nil {
+		return 0, fmt.Errorf("secret %s: destination backend: %w", secret, err)
+	}
+	if row.BackendID == dest.ID {
+		if open != nil {
+			return row.BackendVersion, m.finish(ctx, open, row)
+		}
+		return row.BackendVersion, nil
+	}
+
+	j := open
+	if j == nil || j.ToBackendID != dest.ID || j.FromBackendID != from.ID {
+		if j != nil {
+			// An interrupted move to somewhere else: drop its copy first.
+			if err := m.Abandon(ctx, j); err != nil {
+				return 0, err
+			}
+		}
+		j = &state.Migration{
+			SecretID: row.ID, SecretName: row.Name,
+			FromBackendID: from.ID, FromBackend: from.Name,
+			ToBackendID: dest.ID, ToBackend: dest.Name,
+			State: state.MigrationStarted, PlanID: opts.PlanID,
+			SourceVersion: row.BackendVersion,
+			KeepSource:    opts.KeepSource, DestroySource: opts.DestroySource,
+		}
+		if err := m.Store.StartMigration(ctx, j); err != nil {
+			return 0, fmt.Errorf("secret %s: journal: %w", secret, err)
+		}
+	}
+	failpoint.Hit(FPStarted)
+
+	// 2. Read the values from the source.
+	vals, err := m.readSource(ctx, row, from)
+	if err != nil {
+		return 0, m.fail(ctx, j, fmt.Errorf("secret %s: read from %s: %w", secret, from.Name, err))
+	}
+	failpoint.Hit(FPRead)
+
+	// 3 + 4. Write the destination copy and read it back. A plaintext
+	// destination is the row itself: its write happens in the flip below.
+	var destVersion int64
+	if dest.Type != plaintextType {
+		destVersion, err = m.writeAndVerify(ctx, row, dest, vals)
+		if err != nil {
+			return 0, m.fail(ctx, j, fmt.Errorf("secret %s: write to %s: %w", secret, dest.Name, err))
+		}
+	} else {
+		failpoint.Hit(FPWritten)
+		failpoint.Hit(FPVerified)
+	}
+
+	// 5. Flip the row and the journal in one transaction.
+	flipped := row
+	flipped.BackendID, flipped.BackendName = dest.ID, dest.Name
+	flipped.Keys = vals.Keys()
+	flipped.ExternalRef = location(ctx, m.Drivers, dest.Name, row.Name)
+	if dest.Type == plaintextType {
+		flipped.Data = vals.Map()
+	} else {
+		flipped.Data = nil
+	}
+	flipped.BackendVersion = destVersion
+	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion); err != nil {
+		return 0, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, err))
+	}
+	failpoint.Hit(FPFlipped)
+	j.State, j.DestVersion = state.MigrationFlipped, destVersion
+
+	// 6 + 7.
+	return destVersion, m.finish(ctx, j, flipped)
+}
+
+func (m *Migrator) readSource(ctx context.Context, row state.Secret, from state.Backend) (drivers.Values, error) {
+	if from.Type == plaintextType {
+		full, err := m.Store.GetSecret(ctx, row.Name, true)
+		if err != nil {
+			return drivers.Values{}, err
+		}
+		if full.Data == nil {
+			return drivers.Values{}, fmt.Errorf("%w: the row holds no values", drivers.ErrNotFound)
+		}
+		return drivers.NewValues(full.Data), nil
+	}
+	d, err := m.Drivers.Driver(ctx, from.Name)
+	if err != nil {
+		return drivers.Values{}, err
+	}
+	vals, _, err := d.Get(ctx, drivers.Ref(row.Name))
+	return vals, err
+}
+
+func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest state.Backend, vals drivers.Values) (int64, error) {
+	d, err := m.Drivers.Driver(ctx, dest.Name)
+	if err != nil {
+		return 0, err
+	}
+	ref := drivers.Ref(row.Name)
+	// A copy we wrote in an interrupted run is ours to overwrite (CAS on its
+	// version); anything else there is refused by the driver as not owned.
+	meta, err := d.Stat(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	cas := int64(0)
+	if meta.State != drivers.Absent {
+		cas = meta.Version
+	}
+	if _, err := d.Put(ctx, ref, vals, drivers.PutOptions{
+		CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: dest.Name,
+	}); err != nil {
+		return 0, err
+	}
+	failpoint.Hit(FPWritten)
+	back, bm, err := d.Get(ctx, ref)
+	if err != nil {
+		return 0, fmt.Errorf("read back: %w", err)
+	}
+	if !back.Equal(vals) {
+		return 0, errors.New("read back: the destination copy differs from the source (keys " + fmt.Sprint(back.Keys()) + ")")
+	}
+	failpoint.Hit(FPVerified)
+	return bm.Version, nil
+}
+
+// finish removes the source copy of a flipped move (6) and closes the
+// journal entry (7).
+func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret) error {
+	if !j.KeepSource && j.FromBackend != "" {
+		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource); err != nil {
+			_ = m.Store.SetMigrationState(ctx, j.ID, state.MigrationCleanupPending, j.DestVersion, err.Error())
+			return fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
+		}
+	}
+	failpoint.Hit(FPSourceDeleted)
+	if err := m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, j.DestVersion, ""); err != nil {
+		return fmt.Errorf("secret %s: journal: %w", row.Name, err)
+	}
+	failpoint.Hit(FPDone)
+	return nil
+}
+
+// deleteCopy removes a secret's copy from a backend that is no longer its
+// placement. On a plaintext backend the copy was the row's data, cleared by
+// the flip, so there is nothing left to remove.
+func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Secret, destroy bool) error {
+	b, err := m.Store.GetBackend(ctx, backend)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if b.Type == plaintextType {
+		return nil
+	}
+	d, err := m.Drivers.Driver(ctx, backend)
+	if err != nil {
+		return err
+	}
+	return d.Delete(ctx, drivers.Ref(row.Name), drivers.DeleteOptions{Destroy: destroy, OwnerID: row.ID})
+}
+
+// Abandon closes an interrupted move that is no longer wanted (state
+// started): the row never flipped, so the copy written on the destination,
+// if any, is removed (only if we own it) and the entry marked done.
+func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
+	if j.State != state.MigrationStarted {
+		row, err := m.Store.GetSecret(ctx, j.SecretName, false)
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+		if errors.Is(err, state.ErrNotFound) {
+			row = state.Secret{ID: j.SecretID, Name: j.SecretName}
+		}
+		return m.finish(ctx, j, row)
+	}
+	row := state.Secret{ID: j.SecretID, Name: j.SecretName}
+	if err := m.deleteCopy(ctx, j.ToBackend, row, true); err != nil && !errors.Is(err, drivers.ErrNotOwned) {
+		return fmt.Errorf("secret %s: remove the copy on %s left by an interrupted move: %w", j.SecretName, j.ToBackend, err)
+	}
+	return m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")
+}
+
+func (m *Migrator) fail(ctx context.Context, j *state.Migration, err error) error {
+	// The entry stays "started": the row was not flipped, so the secret is
+	// still read from its source; a rerun resumes or abandons the move.
+	_ = m.Store.SetMigrationState(ctx, j.ID, state.MigrationStarted, 0, err.Error())
+	return err
+}
+
+func location(ctx context.Context, ds DriverSource, backend, name string) string {
+	d, err := ds.Driver(ctx, backend)
+	if err != nil {
+		return ""
+	}
+	if l, ok := d.(drivers.Locator); ok {
+		return l.Location(drivers.Ref(name))
+	}
+	return ""
+}
