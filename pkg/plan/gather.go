@@ -1,0 +1,307 @@
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"github.com/mcpctl/mcpctl/pkg/manifest"
+	"github.com/mcpctl/mcpctl/pkg/state"
+)
+
+// StateReader is what planning reads from the state store (*state.Store
+// satisfies it). Plan only reads: it never writes, and never selects the
+// data column.
+type StateReader interface {
+	ListBackends(ctx context.Context) ([]state.Backend, error)
+	ListSecrets(ctx context.Context, withData bool) ([]state.Secret, error)
+	OpenMigrations(ctx context.Context) ([]state.Migration, error)
+	FingerprintKey(ctx context.Context) ([]byte, error)
+}
+
+// DriverSource opens the driver of a backend by name (*backends.Pool
+// satisfies it). Planning only calls Stat (and BulkStater.StatAll) on what it
+// returns, never Get.
+type DriverSource interface {
+	Driver(ctx context.Context, backend string) (drivers.Driver, error)
+}
+
+// bulkStatMin is the number of objects on one backend from which one bulk
+// Stat of everything under the driver's prefix is cheaper than a Stat each
+// (a paginated LIST costs a few round trips however many objects it skips).
+const bulkStatMin = 8
+
+// Gather reads actual state for a plan of desired: one bulk read per table,
+// then the metadata of every row's object, of the objects at the locations
+// the manifests move or create secrets to, and of the leftovers of open
+// migrations — Stat calls in parallel, at most opts.Parallelism at a time,
+// one bulk Stat per backend where the driver offers it. It also computes
+// the fingerprints of the desired managed values when the fingerprint key is
+// readable; when it is not (a viewer role), it neither reads the key nor
+// resolves values, and the comparisons are reported as unknown.
+//
+// An error is returned for what makes planning impossible (the database
+// cannot be read, a managed value's source cannot be resolved); a backend
+// that cannot be observed is recorded in the snapshot and becomes a plan
+// error in Compute, naming the backend.
+func Gather(ctx context.Context, st StateReader, ds DriverSource, desired *manifest.Set, opts Options) (*Snapshot, Fingerprints, error) {
+	snap, err := readState(ctx, st)
+	if err != nil {
+		return nil, Fingerprints{}, err
+	}
+	targets := map[string]string{}
+	if desired != nil {
+		def := defaultOf(desired)
+		// Only backends with a row can be observed: on an uninitialised
+		// database the assumed bootstrap backend has no row to open it by.
+		exists := map[string]bool{}
+		for _, b := range snap.Backends {
+			exists[b.Name] = true
+		}
+		rows := make(map[string]string, len(snap.Secrets))
+		for _, r := range snap.Secrets {
+			rows[r.Name] = r.BackendName
+		}
+		for _, s := range desired.Secrets {
+			want := s.Backend
+			if want == "" {
+				want = def
+			}
+			if have, ok := rows[s.Name]; (!ok || have != want) && exists[want] {
+				targets[s.Name] = want
+			}
+		}
+	}
+	if err := observe(ctx, ds, snap, targets, opts.parallelism()); err != nil {
+		return nil, Fingerprints{}, err
+	}
+	fp, err := fingerprints(ctx, st, snap, desired, opts)
+	if err != nil {
+		return nil, Fingerprints{}, err
+	}
+	return snap, fp, nil
+}
+
+// Refresh reads actual state again for the staleness check of a saved plan:
+// the same reads as Gather, with the destinations the plan's creates and
+// migrations observed, and no values or fingerprints.
+func Refresh(ctx context.Context, st StateReader, ds DriverSource, p *Plan, opts Options) (*Snapshot, error) {
+	snap, err := readState(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string]string{}
+	exists := map[string]bool{}
+	for _, b := range snap.Backends {
+		exists[b.Name] = true
+	}
+	for _, a := range p.Actions {
+		var to string
+		switch {
+		case a.Kind == KindSecret && a.Action == Create:
+			to = a.After.Backend
+		case a.Action == Migrate && a.Migration != nil:
+			to = a.Migration.To
+		}
+		if to != "" && exists[to] {
+			targets[a.Name] = to
+		}
+	}
+	if err := observe(ctx, ds, snap, targets, opts.parallelism()); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func defaultOf(set *manifest.Set) string {
+	for _, b := range set.Backends {
+		if b.Default {
+			return b.Name
+		}
+	}
+	return state.BootstrapBackend
+}
+
+func readState(ctx context.Context, st StateReader) (*Snapshot, error) {
+	backends, err := st.ListBackends(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read backends: %w", err)
+	}
+	secrets, err := st.ListSecrets(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("read secrets: %w", err)
+	}
+	open, err := st.OpenMigrations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read migration journal: %w", err)
+	}
+	snap := &Snapshot{
+		Backends:       backends,
+		Secrets:        secrets,
+		OpenMigrations: open,
+		Objects:        make(map[string]ObjectStatus, len(secrets)),
+		Targets:        map[string]ObjectStatus{},
+		Leftovers:      map[int64]ObjectStatus{},
+	}
+	// db migrate creates the bootstrap backend, and it cannot be deleted:
+	// its row is the mark of an initialised database.
+	for _, b := range backends {
+		if b.Name == state.BootstrapBackend {
+			snap.Initialized = true
+		}
+	}
+	return snap, nil
+}
+
+// statJob is one object to observe and where to record it.
+type statJob struct {
+	backend string
+	ref     drivers.Ref
+	record  func(ObjectStatus)
+}
+
+// observe Stats every row's object, the given targets and the leftovers of
+// open migrations, recording the outcomes in snap.
+func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[string]string, parallelism int) error {
+	var mu sync.Mutex
+	byBackend := map[string][]statJob{}
+	add := func(backend, name string, record func(ObjectStatus)) {
+		byBackend[backend] = append(byBackend[backend], statJob{backend: backend, ref: drivers.Ref(name), record: func(o ObjectStatus) {
+			mu.Lock()
+			defer mu.Unlock()
+			record(o)
+		}})
+	}
+	for _, r := range snap.Secrets {
+		add(r.BackendName, r.Name, func(o ObjectStatus) { snap.Objects[r.Name] = o })
+	}
+	for name, backend := range targets {
+		add(backend, name, func(o ObjectStatus) { snap.Targets[name] = o })
+	}
+	exists := map[string]bool{}
+	for _, b := range snap.backendRows() {
+		exists[b.Name] = true
+	}
+	for _, m := range snap.OpenMigrations {
+		backend := m.FromBackend
+		if m.State == state.MigrationStarted {
+			backend = m.ToBackend
+		}
+		if exists[backend] {
+			add(backend, m.SecretName, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+		}
+	}
+
+	sem := make(chan struct{}, parallelism)
+	var wg sync.WaitGroup
+	for backend, jobs := range byBackend {
+		wg.Go(func() { statBackend(ctx, ds, backend, jobs, sem) })
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []statJob, sem chan struct{}) {
+	failAll := func(err error) {
+		for _, j := range jobs {
+			j.record(ObjectStatus{Backend: backend, Err: err.Error()})
+		}
+	}
+	sem <- struct{}{}
+	drv, err := ds.Driver(ctx, backend)
+	<-sem
+	if err != nil {
+		failAll(err)
+		return
+	}
+	if bs, ok := drv.(drivers.BulkStater); ok && len(jobs) >= bulkStatMin {
+		sem <- struct{}{}
+		all, err := bs.StatAll(ctx)
+		<-sem
+		switch {
+		case err == nil:
+			for _, j := range jobs {
+				meta, found := all[j.ref]
+				if !found {
+					meta = drivers.Meta{State: drivers.Absent}
+				}
+				j.record(ObjectStatus{Backend: backend, Meta: meta})
+			}
+			return
+		case !errors.Is(err, drivers.ErrUnsupported):
+			failAll(err)
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			j.record(ObjectStatus{Backend: backend, Err: ctx.Err().Error()})
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			meta, err := drv.Stat(ctx, j.ref)
+			switch {
+			case errors.Is(err, drivers.ErrNotFound):
+				j.record(ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
+			case err != nil:
+				j.record(ObjectStatus{Backend: backend, Err: err.Error()})
+			default:
+				j.record(ObjectStatus{Backend: backend, Meta: meta})
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// fingerprints computes the desired fingerprints, or says why it cannot.
+func fingerprints(ctx context.Context, st StateReader, snap *Snapshot, desired *manifest.Set, opts Options) (Fingerprints, error) {
+	var managed []*manifest.Secret
+	if desired != nil {
+		for i := range desired.Secrets {
+			if desired.Secrets[i].Data != nil {
+				managed = append(managed, &desired.Secrets[i])
+			}
+		}
+	}
+	if len(managed) == 0 {
+		return Fingerprints{ByName: map[string]string{}}, nil
+	}
+	if !snap.Initialized {
+		// Nothing to compare with yet; apply computes the fingerprints once
+		// its migration has created the key.
+		return Fingerprints{Unknown: true, UnknownReason: "the database is not initialised yet"}, nil
+	}
+	key, err := st.FingerprintKey(ctx)
+	switch {
+	case errors.Is(err, state.ErrPermissionDenied):
+		return Fingerprints{Unknown: true, UnknownReason: "this database role may not read the fingerprint key (viewer role)"}, nil
+	case errors.Is(err, state.ErrNotInitialized):
+		return Fingerprints{Unknown: true, UnknownReason: "the database has no fingerprint key yet"}, nil
+	case err != nil:
+		return Fingerprints{}, fmt.Errorf("read fingerprint key: %w", err)
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	fp := Fingerprints{ByName: make(map[string]string, len(managed))}
+	var errs []error
+	for _, s := range managed {
+		v, err := s.Resolve(lookup)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fp.ByName[s.Name] = Fingerprint(key, v)
+	}
+	if len(errs) > 0 {
+		return Fingerprints{}, errors.Join(errs...)
+	}
+	return fp, nil
+}
