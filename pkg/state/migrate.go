@@ -107,6 +107,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context, ms []schemaMigration) error {
+	if s.upToDate(ctx, ms) {
+		return nil
+	}
 	_, err := s.pool.Exec(ctx, s.sql(`
 		CREATE SCHEMA IF NOT EXISTS {s};
 		CREATE TABLE IF NOT EXISTS {s}.schema_migrations (
@@ -152,6 +155,31 @@ func (s *Store) migrate(ctx context.Context, ms []schemaMigration) error {
 	}
 	_, err = s.pool.Exec(ctx, s.sql(`INSERT INTO {s}.installation (fingerprint_key) VALUES ($1) ON CONFLICT DO NOTHING`), key)
 	return mapErr("create fingerprint key", err)
+}
+
+// upToDate reports whether every migration is applied and the fingerprint
+// key exists, using reads only. Migrate then issues no DDL and no INSERT:
+// even CREATE SCHEMA IF NOT EXISTS needs CREATE on the database, which the
+// roles apply runs as (mcpctl_editor) do not have. Any doubt (an error, a
+// role that may not read a table) takes the full path, which reports it.
+func (s *Store) upToDate(ctx context.Context, ms []schemaMigration) bool {
+	var exists bool
+	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.ident+".schema_migrations").Scan(&exists)
+	if err != nil || !exists {
+		return false
+	}
+	applied, err := s.appliedVersions(ctx)
+	if err != nil || len(applied) != len(ms) {
+		return false
+	}
+	for _, m := range ms {
+		if !applied[m.version] {
+			return false
+		}
+	}
+	var hasKey bool
+	err = s.pool.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT FROM {s}.installation)`)).Scan(&hasKey)
+	return err == nil && hasKey
 }
 
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {

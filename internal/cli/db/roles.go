@@ -2,8 +2,10 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,8 +15,9 @@ import (
 
 // RolesOptions for `mcpctl db roles`.
 type RolesOptions struct {
-	IO    *cmdutil.IOStreams
-	Store func(context.Context) (*state.Store, error)
+	IO          *cmdutil.IOStreams
+	Store       func(context.Context) (*state.Store, error)
+	LockTimeout time.Duration
 }
 
 // NewCmdRoles builds `mcpctl db roles`.
@@ -26,15 +29,23 @@ func NewCmdRoles(f *cmdutil.Factory, runF func(*RolesOptions) error) *cobra.Comm
 		Long: `Create (idempotently) the Postgres roles that enforce least privilege on the
 state schema, so the database refuses what a job should not do:
 
-  mcpctl_viewer     read everything except secret values (enough for plan and drift)
-  mcpctl_editor     also write backends and secrets (apply, create, delete)
-  mcpctl_migrator   also move secrets between backends (migrate secrets)
+  mcpctl_viewer     read everything except secret values and the fingerprint
+                    key (enough for plan, drift, get and history)
+  mcpctl_editor     also write backends and secrets, values included (apply,
+                    create, delete, exec); the audit log is append-only
+  mcpctl_migrator   also write the migration journal: move secrets between
+                    backends (migrate secrets, apply of plans with moves)
 
-The roles cannot log in; grant them to the login roles your jobs use.`,
+The roles cannot log in; grant them to the login roles your jobs use. Role
+names are global to the Postgres cluster; the privileges are set on the
+schema given by --schema, replacing whatever these roles had on it. Run it as
+the role that owns the schema (and may create roles), and again after
+` + "`mcpctl db migrate`" + ` upgrades the schema. See docs/security.md.`,
 		Example: `  mcpctl db roles
   psql -c 'GRANT mcpctl_viewer TO ci_plan'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.LockTimeout = f.Options.LockTimeout
 			if runF != nil {
 				return runF(opts)
 			}
@@ -43,26 +54,64 @@ The roles cannot log in; grant them to the login roles your jobs use.`,
 	}
 }
 
-// roleEnsurer is the store capability `db roles` needs; the state package
-// gains it with the security work (issue 7).
-type roleEnsurer interface {
-	EnsureRoles(ctx context.Context) error
-}
-
 func runRoles(ctx context.Context, opts *RolesOptions) error {
 	store, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	r, ok := any(store).(roleEnsurer)
-	if !ok {
-		// TODO(issue 7): remove once state.Store.EnsureRoles exists.
-		return errors.New("db roles: not implemented yet in this build")
+	existed, err := store.ExistingRoles(ctx)
+	if err != nil {
+		return fmt.Errorf("schema %q: %w", store.Schema(), err)
 	}
-	if err := r.EnsureRoles(ctx); err != nil {
-		return fmt.Errorf("schema %q: creating roles: %w", store.Schema(), err)
+	err = cmdutil.WithLock(ctx, store, opts.LockTimeout, "db roles", func(ctx context.Context) error {
+		return store.EnsureRoles(ctx)
+	})
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "Roles mcpctl_viewer, mcpctl_editor and mcpctl_migrator are ready on schema %q.\n", store.Schema())
-	fmt.Fprintln(opts.IO.Out, "Grant them to login roles, e.g.: GRANT mcpctl_viewer TO ci_plan;")
+
+	out := opts.IO.Out
+	var created []string
+	for _, r := range state.Roles() {
+		if !slices.Contains(existed, r) {
+			created = append(created, r)
+		}
+	}
+	switch {
+	case len(created) == 0:
+		fmt.Fprintf(out, "Roles %s already existed.\n", strings.Join(state.Roles(), ", "))
+	case len(existed) == 0:
+		fmt.Fprintf(out, "Created roles %s (NOLOGIN).\n", strings.Join(created, ", "))
+	default:
+		fmt.Fprintf(out, "Created roles %s (NOLOGIN); %s already existed.\n", strings.Join(created, ", "), strings.Join(existed, ", "))
+	}
+	fmt.Fprintf(out, "Privileges on schema %q (USAGE on the schema; no role may create objects in it):\n\n", store.Schema())
+	header := []string{"TABLE"}
+	for _, r := range state.Roles() {
+		header = append(header, strings.ToUpper(r))
+	}
+	t := cmdutil.NewTable(out, header...)
+	var row []string
+	for _, p := range state.PrivilegeMatrix() {
+		if len(row) == 0 {
+			row = []string{p.Table}
+		}
+		row = append(row, p.String())
+		if len(row) == len(header) {
+			t.Row(row...)
+			row = nil
+		}
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nGrant them to the login roles your jobs use, e.g.:")
+	for _, g := range [][2]string{
+		{"GRANT " + state.RoleViewer + " TO ci_plan;", "plan, drift"},
+		{"GRANT " + state.RoleEditor + " TO ci_apply;", "apply without secret moves"},
+		{"GRANT " + state.RoleMigrator + " TO ci_migrate;", "apply with moves, migrate secrets"},
+	} {
+		fmt.Fprintf(out, "  %-37s -- %s\n", g[0], g[1])
+	}
 	return nil
 }
