@@ -102,7 +102,17 @@ func isPermanent(err error) bool {
 // obtainToken resolves the configured credentials into a token: the
 // tokenSecretRef through the resolver, VAULT_TOKEN/BAO_TOKEN, or an AppRole
 // login.
+//
+// MCPCTL_BACKEND_TOKEN_<NAME> (the backend name upper-cased, '-' as '_')
+// overrides all of them: a read-only job (plan, drift) connected as
+// mcpctl_viewer cannot read a token Secret's values, so it brings a token
+// with the plan policy this way instead.
 func (d *Driver) obtainToken(ctx context.Context) (token, source string, err error) {
+	if env := TokenOverrideEnv(d.name); env != "" {
+		if tok := strings.TrimSpace(os.Getenv(env)); tok != "" {
+			return tok, env, nil
+		}
+	}
 	a := d.cfg.Auth
 	switch a.Method {
 	case AuthAppRole:
@@ -307,4 +317,13 @@ func (d *Driver) tokenSummary() string {
 		return ""
 	}
 	return a.info.String()
+}
+
+// TokenOverrideEnv is the environment variable that overrides the
+// credentials of the backend named name.
+func TokenOverrideEnv(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "MCPCTL_BACKEND_TOKEN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
