@@ -54,6 +54,9 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": waitFile,
 			"vault":    vaultCmd,
+			"envsubst": envSubst,
+			"exitcode": exitCode,
+			"vaultdel": vaultDelete,
 		},
 		RequireExplicitExec: true,
 	})

@@ -3,17 +3,22 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	applycmd "github.com/mcpctl/mcpctl/internal/cli/apply"
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	"github.com/mcpctl/mcpctl/internal/cli/completion"
 	"github.com/mcpctl/mcpctl/internal/cli/create"
 	"github.com/mcpctl/mcpctl/internal/cli/db"
 	"github.com/mcpctl/mcpctl/internal/cli/delete"
 	"github.com/mcpctl/mcpctl/internal/cli/describe"
+	"github.com/mcpctl/mcpctl/internal/cli/drift"
 	"github.com/mcpctl/mcpctl/internal/cli/env"
 	"github.com/mcpctl/mcpctl/internal/cli/exec"
 	"github.com/mcpctl/mcpctl/internal/cli/get"
+	"github.com/mcpctl/mcpctl/internal/cli/graph"
 	"github.com/mcpctl/mcpctl/internal/cli/history"
 	"github.com/mcpctl/mcpctl/internal/cli/lock"
+	"github.com/mcpctl/mcpctl/internal/cli/migrate"
+	plancmd "github.com/mcpctl/mcpctl/internal/cli/plan"
 	versioncmd "github.com/mcpctl/mcpctl/internal/cli/version"
 )
 
@@ -45,6 +50,11 @@ func commandSet(f *cmdutil.Factory) []struct {
 		group string
 		cmd   *cobra.Command
 	}{
+		{groupReconcile, plancmd.NewCmdPlan(f, nil)},
+		{groupReconcile, applycmd.NewCmdApply(f, nil)},
+		{groupReconcile, drift.NewCmdDrift(f, nil)},
+		{groupReconcile, migrate.NewCmdMigrate(f)},
+		{groupReconcile, graph.NewCmdGraph(f, nil)},
 		{groupResources, get.NewCmdGet(f, nil)},
 		{groupResources, describe.NewCmdDescribe(f)},
 		{groupResources, create.NewCmdCreate(f)},

@@ -43,8 +43,12 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
+	resources := map[string]bool{}
+	for _, m := range e.Moved {
+		resources[m.Resource] = true
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "the saved plan is stale: %d resource(s) changed since it was made:", len(e.Moved))
+	fmt.Fprintf(&b, "the saved plan is stale: %d resource(s) changed since it was made:", len(resources))
 	for _, m := range e.Moved {
 		b.WriteString("\n  " + m.String())
 	}

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"bytes"
+	"golang.org/x/term"
 	"io"
 	"os"
 )
@@ -45,9 +46,10 @@ func TestIO() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
 	return &IOStreams{In: in, Out: out, ErrOut: errOut, IsStdinTTY: no, IsStdoutTTY: no, IsStderrTTY: no}, in, out, errOut
 }
 
+// isTerminal asks the kernel (an ioctl), not the file mode: /dev/null is a
+// character device too, and CI often gives it as stdin.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // CanPrompt reports whether a human can answer a question: the answer is
