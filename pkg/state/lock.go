@@ -419,3 +419,14 @@ func (s *Store) clearHolderRow(ctx context.Context, pid int32) {
 		WHERE ($3 = 0 OR h.backend_pid = $3)
 		  AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE `+lockRowMatch+` AND pid = h.backend_pid)`), hi, lo, pid)
 }
+
+// Actor names who runs mcpctl, for the audit log: OS user and host, plus the
+// CI run URL when there is one (GitHub Actions, GitLab CI, BUILD_URL).
+func Actor() string {
+	h := CurrentHolder("")
+	s := h.User + "@" + h.Host
+	if h.CIRunURL != "" {
+		s += " (" + h.CIRunURL + ")"
+	}
+	return s
+}

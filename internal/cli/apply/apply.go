@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -183,14 +182,10 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, openStore func(context
 	if err != nil {
 		return err
 	}
-	getenv := s.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	ro.Store, ro.Pool = store, pool
 	ro.Engine = applypkg.Engine{
 		Parallelism:   s.Parallelism,
-		Actor:         applypkg.Actor(getenv),
+		Actor:         cmdutil.Actor(),
 		KeepSource:    s.KeepSource,
 		DestroySource: s.DestroySource,
 		Progress:      applypkg.NewProgress(ios.ErrOut, ios.IsStderrTTY()),

@@ -16,14 +16,7 @@ type Auditor interface {
 
 // Actor names who runs mcpctl, for the audit log: OS user and host, plus the
 // CI run URL when there is one.
-func Actor() string {
-	h := state.CurrentHolder("")
-	s := h.User + "@" + h.Host
-	if h.CIRunURL != "" {
-		s += " (" + h.CIRunURL + ")"
-	}
-	return s
-}
+func Actor() string { return state.Actor() }
 
 // Audit records the outcome of an imperative change (create, delete). The
 // entry is skipped when nothing was attempted (lock not obtained, schema
