@@ -235,3 +235,18 @@ func (v *VaultServer) Restart(t testing.TB) {
 		t.Fatalf("testenv: restart: %v", err)
 	}
 }
+
+// PrivateVault starts a Vault server for one test alone (a fault test that
+// kills and restarts it must not disturb the tests sharing Vault(t)). It is
+// stopped when the test ends. It always builds and runs a local server, even
+// when MCPCTL_TEST_VAULT_ADDR points the shared one elsewhere.
+func PrivateVault(t testing.TB) *VaultServer {
+	t.Helper()
+	v, err := startPrivateVault()
+	if err != nil {
+		t.Fatalf("testenv: cannot start a private Vault server: %v\n"+
+			"Fix: run tools/vaultdev/build.sh to see the build's own error (it needs the Go module proxy once).", err)
+	}
+	t.Cleanup(v.stop)
+	return v
+}

@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"net/http"
 	"net/http/httputil"
@@ -12,12 +13,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mcpctl/mcpctl/internal/testenv"
 )
 
 // outageProxy forwards to the real Vault until down is set, then answers
 // every request with 503, as a Vault that went away behind a load balancer.
 type outageProxy struct {
 	down     atomic.Bool
+	delay    time.Duration
 	requests atomic.Int64
 	srv      *http.Server
 	addr     string
@@ -33,6 +36,9 @@ func startOutageProxy(t *testing.T, target string) *outageProxy {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
+		if p.delay > 0 {
+			time.Sleep(p.delay)
+		}
 		if p.down.Load() {
 			w.Header().Set("Retry-After", "0")
 			http.Error(w, `{"errors":["injected outage"]}`, http.StatusServiceUnavailable)
@@ -111,16 +117,7 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	// Wait until the migration has flipped some rows, then cut every session.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		var flipped int
-		_ = conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{w.schema, "secrets"}.Sanitize()+` s JOIN `+
-			pgx.Identifier{w.schema, "backends"}.Sanitize()+` b ON b.id = s.backend_id WHERE b.name = 'bao'`).Scan(&flipped)
-		if flipped >= 20 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForFlips(t, conn, w.schema, 20)
 	var killed int
 	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed); err != nil {
 		t.Fatal(err)
@@ -140,13 +137,15 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 	w.checkSettled(s, crashSecrets, "bao")
 }
 
-// TestConcurrentAppliesAreSerialised starts two applies of the same
-// migration together: the lock serialises them, no secret is migrated
-// twice, and the audit log has one entry per executed action.
+// TestConcurrentAppliesAreSerialised starts four applies of the same
+// 1,000-secret migration together: the lock serialises them, exactly one
+// migrates and the others find nothing to do, no secret is migrated twice,
+// and the audit log has one entry per executed action.
 func TestConcurrentAppliesAreSerialised(t *testing.T) {
 	t.Parallel()
-	w, s := seededWorld(t, crashSecrets, "default")
-	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+	const n, appliers = 1000, 4
+	w, s := seededWorld(t, n, "default")
+	w.write("secrets.yaml", w.secretsYAML(n, "bao"))
 	ctx := context.Background()
 	before, err := s.ListAudit(ctx, 100000)
 	if err != nil {
@@ -156,53 +155,54 @@ func TestConcurrentAppliesAreSerialised(t *testing.T) {
 		out  bytes.Buffer
 		code int
 	}
-	runs := make([]*run, 2)
-	done := make(chan struct{}, 2)
+	runs := make([]*run, appliers)
+	done := make(chan struct{}, appliers)
 	for i := range runs {
 		r := &run{}
 		runs[i] = r
 		go func() {
-			cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve", "--lock-timeout", "2m")
+			cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve", "--lock-timeout", "5m")
 			cmd.Stdout, cmd.Stderr = &r.out, &r.out
 			r.code = exitCode(cmd.Run())
 			done <- struct{}{}
 		}()
 	}
-	<-done
-	<-done
+	for range runs {
+		<-done
+	}
 	migrated, noop := 0, 0
 	for i, r := range runs {
 		if r.code != 0 {
-			t.Fatalf("apply %d: exit %d\n%s", i, r.code, r.out.String())
+			t.Fatalf("apply %d: exit %d\n%s", i, r.code, tail(r.out.String(), 3000))
 		}
 		switch {
 		case strings.Contains(r.out.String(), "No changes."):
 			noop++
-		case strings.Contains(r.out.String(), "200 migrated"):
+		case strings.Contains(r.out.String(), fmt.Sprintf("%d migrated", n)):
 			migrated++
 		default:
 			t.Errorf("apply %d did neither the migration nor nothing:\n%s", i, tail(r.out.String(), 2000))
 		}
 	}
-	if migrated != 1 || noop != 1 {
-		t.Errorf("one apply should migrate and the other find nothing to do; got %d migrated, %d no-op", migrated, noop)
+	if migrated != 1 || noop != appliers-1 {
+		t.Errorf("one apply should migrate and the others find nothing to do; got %d migrated, %d no-op", migrated, noop)
 	}
 	after, err := s.ListAudit(ctx, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(after) - len(before); got != crashSecrets {
-		t.Errorf("audit entries added = %d, want one per executed action (%d)", got, crashSecrets)
+	if got := len(after) - len(before); got != n {
+		t.Errorf("audit entries added = %d, want one per executed action (%d)", got, n)
 	}
 	journal, err := s.ListMigrations(ctx, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(journal) != crashSecrets {
-		t.Errorf("journal has %d moves, want %d (a secret migrated twice?)", len(journal), crashSecrets)
+	if len(journal) != n {
+		t.Errorf("journal has %d moves, want %d (a secret migrated twice?)", len(journal), n)
 	}
-	w.checkReadable(s, crashSecrets, "after both applies")
-	w.checkSettled(s, crashSecrets, "bao")
+	w.checkReadable(s, n, "after all applies")
+	w.checkSettled(s, n, "bao")
 }
 
 func withAppName(dsn, app string) string {
@@ -218,4 +218,79 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// TestVaultRestartedMidApplyConverges kills the Vault server (a private
+// one) in the middle of a migration and starts it again: apply either rides
+// out the restart with its retries or ends with a clear error; a rerun
+// converges and nothing is lost.
+func TestVaultRestartedMidApplyConverges(t *testing.T) {
+	t.Parallel()
+	w := newWorldOn(t, testenv.PrivateVault(t))
+	s := w.store()
+	w.write("backends.yaml", w.backendYAML())
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "default"))
+	w.mustApply(s)
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+
+	ctx := context.Background()
+	var out bytes.Buffer
+	cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	waitForFlips(t, conn, w.schema, 20)
+	w.vault.Restart(t)
+	code := exitCode(cmd.Wait())
+	t.Logf("apply across a Vault restart: exit %d", code)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	if code == 1 && !strings.Contains(out.String(), "bao") {
+		t.Errorf("the error does not name the backend:\n%s", tail(out.String(), 2000))
+	}
+	w.checkReadable(s, crashSecrets, "after the restart")
+	w.converge(ctx)
+	w.checkReadable(s, crashSecrets, "after convergence")
+	w.checkSettled(s, crashSecrets, "bao")
+}
+
+// TestSlowNetworkApplySucceeds puts 15 ms of latency on every Vault request:
+// a slow network makes apply slower, not wrong.
+func TestSlowNetworkApplySucceeds(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	proxy := startOutageProxy(t, w.vault.Addr)
+	proxy.delay = 15 * time.Millisecond
+	w.vaultURL = proxy.addr
+	s := w.store()
+	w.write("backends.yaml", w.backendYAML())
+	w.write("secrets.yaml", w.secretsYAML(50, "default"))
+	w.mustApply(s)
+	w.write("secrets.yaml", w.secretsYAML(50, "bao"))
+	w.converge(context.Background())
+	w.checkReadable(s, 50, "after a slow migration")
+	w.checkSettled(s, 50, "bao")
+}
+
+func waitForFlips(t *testing.T, conn *pgx.Conn, schema string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var flipped int
+		_ = conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{schema, "secrets"}.Sanitize()+` s JOIN `+
+			pgx.Identifier{schema, "backends"}.Sanitize()+` b ON b.id = s.backend_id WHERE b.name = 'bao'`).Scan(&flipped)
+		if flipped >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the migration did not get under way within a minute")
 }

@@ -37,8 +37,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldOn(t, testenv.Vault(t))
+}
+
+func newWorldOn(t *testing.T, v *testenv.VaultServer) *world {
+	t.Helper()
 	url, schema := testenv.Schema(t)
-	v := testenv.Vault(t)
 	return &world{t: t, url: url, schema: schema, vault: v, mount: v.NewMount(t), dir: t.TempDir(),
 		env: map[string]string{"BAO_TOKEN_VALUE": v.RootToken}, vaultURL: v.Addr}
 }
