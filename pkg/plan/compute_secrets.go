@@ -289,15 +289,19 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 		// Values unmanaged: the row follows the object.
 		after.Keys, after.Version = slices.Clone(obj.Meta.Keys), obj.Meta.Version
 		var changes []string
-		if r.Managed {
-			changes = append(changes, "values no longer managed (spec.data removed): the row stops recording a fingerprint")
-		}
 		if len(drift) > 0 {
 			changes = append(changes, "records the object changed outside mcpctl ("+strings.Join(drift, ", ")+")")
 		}
 		changes = append(changes, meta...)
 		if len(changes) == 0 {
+			// A manifest without spec.data (e.g. printed by `get -o yaml`,
+			// which never prints values) leaves the values alone: nothing
+			// to do, and the row keeps its fingerprint for when spec.data
+			// comes back.
 			return
+		}
+		if r.Managed {
+			changes = append(changes, "values no longer managed (spec.data removed): the row stops recording a fingerprint")
 		}
 		a.Action = Update
 		a.Reason = "differs from state: " + strings.Join(changes, "; ")

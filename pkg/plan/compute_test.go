@@ -373,13 +373,16 @@ func TestComputeActions(t *testing.T) {
 			},
 		},
 		{
+			// c drops spec.data and nothing else: no change (get -o yaml
+			// prints no values; its output must plan as no change). d drops
+			// it along with a label change: the update also clears managed.
 			name:    "secret row fields: labels, protection, values no longer managed",
-			desired: set(nil, sec("a", "", sLabels("team", "x")), sec("b", "", sProtected()), sec("c", "")),
-			snap:    snapshot(nil, row("a", "default", 1, 1, false), row("b", "default", 1, 1, false), row("c", "default", 1, 1, true, "K")),
+			desired: set(nil, sec("a", "", sLabels("team", "x")), sec("b", "", sProtected()), sec("c", ""), sec("d", "", sLabels("team", "y"))),
+			snap:    snapshot(nil, row("a", "default", 1, 1, false), row("b", "default", 1, 1, false), row("c", "default", 1, 1, true, "K"), row("d", "default", 1, 1, true, "K")),
 			want: []act{
 				{ID: "secret/a", Action: Update, Reason: "differs from state: labels"},
 				{ID: "secret/b", Action: Update, Reason: "differs from state: annotations; becomes protected (mcpctl/prevent-destroy)"},
-				{ID: "secret/c", Action: Update, Reason: "values no longer managed (spec.data removed)"},
+				{ID: "secret/d", Action: Update, Reason: "differs from state: labels; values no longer managed (spec.data removed)"},
 			},
 		},
 		{
