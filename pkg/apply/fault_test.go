@@ -2,8 +2,8 @@ package apply_test
 
 import (
 	"bytes"
-	"fmt"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"

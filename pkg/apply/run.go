@@ -70,8 +70,17 @@ func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 	}
 	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
 
-	if err := o.Store.Migrate(ctx); err != nil {
-		return nil, nil, fmt.Errorf("migrate the state schema: %w", err)
+	// An existing schema is upgraded before planning (the plan reads it); a
+	// database mcpctl never touched is planned as empty and initialised only
+	// once the plan is accepted, so refused input leaves it untouched.
+	st, err := o.Store.Status(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Initialized {
+		if err := o.Store.Migrate(ctx); err != nil {
+			return nil, nil, fmt.Errorf("migrate the state schema: %w", err)
+		}
 	}
 
 	opts := o.PlanOptions
@@ -123,6 +132,11 @@ func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 	}
 	if err := lock.Verify(ctx); err != nil {
 		return p, nil, err
+	}
+	if !st.Initialized {
+		if err := o.Store.Migrate(ctx); err != nil {
+			return p, nil, fmt.Errorf("initialise the state schema: %w", err)
+		}
 	}
 	eng := o.Engine
 	eng.Store, eng.Pool = o.Store, o.Pool

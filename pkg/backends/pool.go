@@ -42,11 +42,7 @@ type Pool struct {
 	mu       sync.Mutex
 	defs     map[string]Definition
 	open     map[string]*entry
-	resolved map[string]drivers.Values
-	// resolving guards against a token chain that loops back on itself at
-	// run time (the plan rejects such cycles; this keeps a bad row from
-	// recursing forever).
-	resolving map[string]bool
+	resolved map[string]*resolution
 }
 
 type entry struct {
@@ -60,12 +56,11 @@ type entry struct {
 // state store there).
 func New(catalog Catalog, deps any) *Pool {
 	return &Pool{
-		catalog:   catalog,
-		deps:      deps,
-		defs:      map[string]Definition{},
-		open:      map[string]*entry{},
-		resolved:  map[string]drivers.Values{},
-		resolving: map[string]bool{},
+		catalog:  catalog,
+		deps:     deps,
+		defs:     map[string]Definition{},
+		open:     map[string]*entry{},
+		resolved: map[string]*resolution{},
 	}
 }
 
@@ -140,31 +135,48 @@ func (p *Pool) ResolveSecret(ctx context.Context, secret, key string) (string, e
 }
 
 func (p *Pool) secretValues(ctx context.Context, secret string) (drivers.Values, error) {
+	// A real token cycle (backend A's token on B, B's on A) is refused by the
+	// plan; this guard keeps a bad row from recursing forever. It follows
+	// one chain of resolutions (carried in ctx), so concurrent lookups of the
+	// same secret, e.g. two backends sharing one token, are not a cycle.
+	chain, _ := ctx.Value(chainKey{}).([]string)
+	if slices.Contains(chain, secret) {
+		return drivers.Values{}, fmt.Errorf("secret %s: credential dependency cycle: %s -> %s", secret, strings.Join(chain, " -> "), secret)
+	}
 	p.mu.Lock()
-	if v, ok := p.resolved[secret]; ok {
-		p.mu.Unlock()
-		return v, nil
+	r, ok := p.resolved[secret]
+	if !ok {
+		r = &resolution{done: make(chan struct{})}
+		p.resolved[secret] = r
 	}
-	if p.resolving[secret] {
-		p.mu.Unlock()
-		return drivers.Values{}, fmt.Errorf("secret %s: credential dependency cycle", secret)
-	}
-	p.resolving[secret] = true
 	p.mu.Unlock()
-	defer func() {
+	if ok {
+		select {
+		case <-r.done:
+			return r.vals, r.err
+		case <-ctx.Done():
+			return drivers.Values{}, ctx.Err()
+		}
+	}
+	r.vals, r.err = p.Read(context.WithValue(ctx, chainKey{}, append(slices.Clone(chain), secret)), secret)
+	if r.err != nil {
+		// A failure is not cached: a later caller (say after a transient
+		// outage) tries again.
 		p.mu.Lock()
-		delete(p.resolving, secret)
+		delete(p.resolved, secret)
 		p.mu.Unlock()
-	}()
-
-	vals, err := p.Read(ctx, secret)
-	if err != nil {
-		return drivers.Values{}, err
 	}
-	p.mu.Lock()
-	p.resolved[secret] = vals
-	p.mu.Unlock()
-	return vals, nil
+	close(r.done)
+	return r.vals, r.err
+}
+
+type chainKey struct{}
+
+// resolution is one secret's credential lookup, shared by concurrent callers.
+type resolution struct {
+	done chan struct{}
+	vals drivers.Values
+	err  error
 }
 
 // Read reads a secret's values from the backend its row names now. It is

@@ -89,13 +89,26 @@ func (s Secret) readFile(p string) (string, error) {
 }
 
 func readInRoot(root, rel string) (string, error) {
-	f, err := os.OpenInRoot(root, rel)
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return "", unwrapPath(err)
+	}
+	defer r.Close()
+	// Check before opening: opening a FIFO waits for a writer, so a pull
+	// request adding one would hang plan forever.
+	fi, err := r.Stat(rel)
+	if err != nil {
+		return "", unwrapPath(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", errors.New("not a regular file")
+	}
+	f, err := r.Open(rel)
 	if err != nil {
 		return "", unwrapPath(err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	if fi, err = f.Stat(); err != nil {
 		return "", unwrapPath(err)
 	}
 	if !fi.Mode().IsRegular() {

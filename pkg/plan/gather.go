@@ -272,19 +272,26 @@ func fingerprints(ctx context.Context, st StateReader, snap *Snapshot, desired *
 	if len(managed) == 0 {
 		return Fingerprints{ByName: map[string]string{}}, nil
 	}
+	var key []byte
+	unknown := ""
 	if !snap.Initialized {
 		// Nothing to compare with yet; apply computes the fingerprints once
-		// its migration has created the key.
-		return Fingerprints{Unknown: true, UnknownReason: "the database is not initialised yet"}, nil
-	}
-	key, err := st.FingerprintKey(ctx)
-	switch {
-	case errors.Is(err, state.ErrPermissionDenied):
-		return Fingerprints{Unknown: true, UnknownReason: "this database role may not read the fingerprint key (viewer role)"}, nil
-	case errors.Is(err, state.ErrNotInitialized):
-		return Fingerprints{Unknown: true, UnknownReason: "the database has no fingerprint key yet"}, nil
-	case err != nil:
-		return Fingerprints{}, fmt.Errorf("read fingerprint key: %w", err)
+		// its migration has created the key. The values are still resolved
+		// below: an unset fromEnv is an error at plan time (DESIGN.md §2).
+		unknown = "the database is not initialised yet"
+	} else {
+		var err error
+		key, err = st.FingerprintKey(ctx)
+		switch {
+		case errors.Is(err, state.ErrPermissionDenied):
+			// A viewer (plan/drift job) is not expected to have the values'
+			// sources in its environment: nothing is resolved.
+			return Fingerprints{Unknown: true, UnknownReason: "this database role may not read the fingerprint key (viewer role)"}, nil
+		case errors.Is(err, state.ErrNotInitialized):
+			unknown = "the database has no fingerprint key yet"
+		case err != nil:
+			return Fingerprints{}, fmt.Errorf("read fingerprint key: %w", err)
+		}
 	}
 	lookup := opts.LookupEnv
 	if lookup == nil {
@@ -298,10 +305,15 @@ func fingerprints(ctx context.Context, st StateReader, snap *Snapshot, desired *
 			errs = append(errs, err)
 			continue
 		}
-		fp.ByName[s.Name] = Fingerprint(key, v)
+		if key != nil {
+			fp.ByName[s.Name] = Fingerprint(key, v)
+		}
 	}
 	if len(errs) > 0 {
 		return Fingerprints{}, errors.Join(errs...)
+	}
+	if unknown != "" {
+		return Fingerprints{Unknown: true, UnknownReason: unknown}, nil
 	}
 	return fp, nil
 }
