@@ -20,6 +20,7 @@ import (
 	"github.com/mcpctl/mcpctl/internal/cli/migrate"
 	plancmd "github.com/mcpctl/mcpctl/internal/cli/plan"
 	versioncmd "github.com/mcpctl/mcpctl/internal/cli/version"
+	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
 // Help groups, in the order `mcpctl --help` lists them.
@@ -102,6 +103,8 @@ Exit codes: 0 success (no changes), 1 error, 2 changes or drift found.`,
 				if s := f.Getenv("MCPCTL_SCHEMA"); s != "" {
 					opts.Schema = s
 				}
+			} else if opts.Schema == "" {
+				return cmdutil.FlagErrorf("--schema must not be empty (the default is %q)", state.DefaultSchema)
 			}
 			if !cmd.Flags().Changed("log-level") {
 				if s := f.Getenv("MCPCTL_LOG_LEVEL"); s != "" {

@@ -189,7 +189,15 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	switch {
 	case failed:
-		return cmdutil.SilentError
+		// The report is on stdout (for the alerting pipe); the failure
+		// also gets its one line on stderr, as every error does.
+		n := len(rep.Problems)
+		for _, f := range rep.Findings {
+			if f.Type == Unreachable {
+				n++
+			}
+		}
+		return fmt.Errorf("the drift check could not be completed (%d problem(s), listed in the report above)", n)
 	case drift:
 		return cmdutil.Changes
 	}
