@@ -236,7 +236,7 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 		drift = append(drift, fmt.Sprintf("backend object version %d → %d", r.BackendVersion, obj.Meta.Version))
 	}
 	if !slices.Equal(obj.Meta.Keys, r.Keys) {
-		drift = append(drift, "keys "+keyDiff(r.Keys, obj.Meta.Keys))
+		drift = append(drift, "keys "+KeyDiff(r.Keys, obj.Meta.Keys))
 	}
 	foreign := obj.Meta.OwnerID != "" && obj.Meta.OwnerID != r.ID
 	if foreign {
@@ -454,8 +454,8 @@ func (c *computer) undeclaredSecret(r *state.Secret) {
 	c.secretAction[r.Name] = c.add(a)
 }
 
-// keyDiff describes key-name changes: "+NEW -OLD".
-func keyDiff(before, after []string) string {
+// KeyDiff describes key-name changes: "+NEW -OLD" (names only, never values).
+func KeyDiff(before, after []string) string {
 	var parts []string
 	for _, k := range after {
 		if !slices.Contains(before, k) {

@@ -86,7 +86,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			what = append(what, fmt.Sprintf("backend object version %d → %d", r.BackendVersion, o.Meta.Version))
 		}
 		if !slices.Equal(o.Meta.Keys, r.Keys) {
-			what = append(what, "keys "+keyDiff(r.Keys, o.Meta.Keys))
+			what = append(what, "keys "+planpkg.KeyDiff(r.Keys, o.Meta.Keys))
 		}
 		if o.Meta.OwnerID != "" && o.Meta.OwnerID != r.ID {
 			what = append(what, "the object is owned by another secret (id "+o.Meta.OwnerID+")")
@@ -230,25 +230,6 @@ func sortFindings(fs []Finding) {
 			strings.Compare(a.Reason, b.Reason),
 		)
 	})
-}
-
-// keyDiff describes key-name changes: "+NEW -OLD".
-func keyDiff(before, after []string) string {
-	var parts []string
-	for _, k := range after {
-		if !slices.Contains(before, k) {
-			parts = append(parts, "+"+k)
-		}
-	}
-	for _, k := range before {
-		if !slices.Contains(after, k) {
-			parts = append(parts, "-"+k)
-		}
-	}
-	if len(parts) == 0 {
-		return "reordered"
-	}
-	return strings.Join(parts, " ")
 }
 
 func nameList(names []string, max int) string {
