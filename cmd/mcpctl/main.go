@@ -2,7 +2,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/mcpctl/mcpctl/internal/cli"
 
@@ -12,5 +14,27 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Main())
+	os.Exit(run())
+}
+
+func run() int {
+	// MCPCTL_CPUPROFILE=FILE writes a CPU profile of the whole run, for
+	// `make bench -cpuprofile-plan` and for users reporting a slow plan.
+	if path := os.Getenv("MCPCTL_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "MCPCTL_CPUPROFILE: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "MCPCTL_CPUPROFILE: %v\n", err)
+			f.Close()
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	return cli.Main()
 }
