@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"sync"
 
 	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
@@ -21,6 +22,63 @@ type executor struct {
 	migr *Migrator
 
 	journal map[int64]state.Migration // open journal entries by id
+
+	// backends caches the backend rows for the run: under the lock only
+	// apply's own backend actions change them, and they update the cache.
+	bmu      sync.Mutex
+	backends map[string]state.Backend
+}
+
+func (x *executor) loadBackends(ctx context.Context) error {
+	rows, err := x.e.Store.ListBackends(ctx)
+	if err != nil {
+		return fmt.Errorf("read the backends: %w", err)
+	}
+	x.backends = make(map[string]state.Backend, len(rows))
+	for _, b := range rows {
+		x.backends[b.Name] = b
+	}
+	return nil
+}
+
+// backend returns a backend row from the run cache (falling back to the
+// store for one the cache does not know).
+func (x *executor) backend(ctx context.Context, name string) (state.Backend, error) {
+	x.bmu.Lock()
+	b, ok := x.backends[name]
+	x.bmu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := x.e.Store.GetBackend(ctx, name)
+	if err != nil {
+		return b, err
+	}
+	x.cacheBackend(b)
+	return b, nil
+}
+
+func (x *executor) cacheBackend(b state.Backend) {
+	x.bmu.Lock()
+	defer x.bmu.Unlock()
+	if x.backends == nil {
+		x.backends = map[string]state.Backend{}
+	}
+	x.backends[b.Name] = b
+}
+
+func (x *executor) forgetBackend(name string) {
+	x.bmu.Lock()
+	defer x.bmu.Unlock()
+	delete(x.backends, name)
+}
+
+func (x *executor) isPlaintext(ctx context.Context, backend string) (bool, error) {
+	b, err := x.backend(ctx, backend)
+	if err != nil {
+		return false, err
+	}
+	return b.Type == plaintextType, nil
 }
 
 func (x *executor) loadJournal(ctx context.Context) error {
@@ -83,6 +141,7 @@ func (x *executor) createBackend(ctx context.Context, a *plan.Action) error {
 	if err := x.e.Store.CreateBackend(ctx, &b); err != nil {
 		return err
 	}
+	x.cacheBackend(b)
 	x.e.Pool.Define(backends.Definition{Name: b.Name, Type: b.Type, Config: b.Config})
 	return nil
 }
@@ -104,26 +163,23 @@ func (x *executor) updateBackend(ctx context.Context, a *plan.Action) error {
 	if err := x.e.Store.UpdateBackend(ctx, &b); err != nil {
 		return err
 	}
+	x.cacheBackend(b)
 	x.e.Pool.Define(backends.Definition{Name: b.Name, Type: b.Type, Config: b.Config})
 	return nil
 }
 
 func (x *executor) deleteBackend(ctx context.Context, a *plan.Action) error {
-	return x.e.Store.DeleteBackend(ctx, a.Name, a.Precondition.RowGeneration)
+	if err := x.e.Store.DeleteBackend(ctx, a.Name, a.Precondition.RowGeneration); err != nil {
+		return err
+	}
+	x.forgetBackend(a.Name)
+	return nil
 }
 
 // --- secrets ------------------------------------------------------------
 
 func (x *executor) values(a *plan.Action) (drivers.Values, string, error) {
 	return a.ResolveValues(x.key, x.lookupEnv)
-}
-
-func isPlaintext(ctx context.Context, st *state.Store, backend string) (bool, error) {
-	b, err := st.GetBackend(ctx, backend)
-	if err != nil {
-		return false, err
-	}
-	return b.Type == plaintextType, nil
 }
 
 func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
@@ -141,7 +197,7 @@ func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
 		}
 		vals, row.Fingerprint = v, fp
 	}
-	plain, err := isPlaintext(ctx, x.e.Store, backend)
+	plain, err := x.isPlaintext(ctx, backend)
 	if err != nil {
 		return fmt.Errorf("secret/%s: %w", a.Name, err)
 	}
@@ -249,7 +305,7 @@ func (x *executor) write(ctx context.Context, a *plan.Action, row state.Secret) 
 	}
 	x.applySummary(&row, a.After)
 	row.Fingerprint, row.Managed = fp, true
-	plain, err := isPlaintext(ctx, x.e.Store, row.BackendName)
+	plain, err := x.isPlaintext(ctx, row.BackendName)
 	if err != nil {
 		return fmt.Errorf("secret/%s: %w", a.Name, err)
 	}
@@ -284,29 +340,46 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 			open = &j
 		}
 	}
-	row, err := x.e.Store.GetSecret(ctx, a.Name, false)
+	// One read of the row, with its values when they live in it (a
+	// plaintext source), serves the precondition check and the move.
+	from, err := x.backend(ctx, ms.From)
+	if err != nil {
+		return fmt.Errorf("secret/%s: %w", a.Name, err)
+	}
+	row, err := x.e.Store.GetSecret(ctx, a.Name, from.Type == plaintextType)
 	if err != nil {
 		return err
 	}
 	if row.Generation != a.Precondition.RowGeneration {
 		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
 	}
-	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource}
-	if _, err := x.migr.Migrate(ctx, a.Name, ms.To, open, opts); err != nil {
-		return err
-	}
-	// Values and row fields that change along with the move.
-	row, err = x.e.Store.GetSecret(ctx, a.Name, false)
+	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource, Row: &row}
+	moved, err := x.migr.Migrate(ctx, a.Name, ms.To, open, opts)
 	if err != nil {
 		return err
 	}
+	moved.Data = nil // never written back below: UpdateSecret without data
+	// Values and row fields that change along with the move.
 	if a.Values != nil {
-		if _, fp, err := x.values(a); err == nil && fp != "" && fp == row.Fingerprint {
-			return x.updateSecret(ctx, a, nil)
+		if _, fp, err := x.values(a); err == nil && fp != "" && fp == moved.Fingerprint {
+			return x.updateRow(ctx, a, moved)
 		}
-		return x.write(ctx, a, row)
+		return x.write(ctx, a, moved)
 	}
-	return x.updateSecret(ctx, a, nil)
+	return x.updateRow(ctx, a, moved)
+}
+
+// updateRow writes the row fields the action's After summary sets, when
+// they differ from row (a move usually changes nothing else).
+func (x *executor) updateRow(ctx context.Context, a *plan.Action, row state.Secret) error {
+	want := row
+	x.applySummary(&want, a.After)
+	want.BackendVersion = row.BackendVersion // the move just recorded the destination's
+	if maps.Equal(want.Labels, row.Labels) && maps.Equal(want.Annotations, row.Annotations) &&
+		want.Protected == row.Protected && want.Managed == row.Managed {
+		return nil
+	}
+	return x.e.Store.UpdateSecret(ctx, &want, false)
 }
 
 func (x *executor) deleteSecret(ctx context.Context, a *plan.Action) error {
@@ -317,7 +390,7 @@ func (x *executor) deleteSecret(ctx context.Context, a *plan.Action) error {
 	if row.Generation != a.Precondition.RowGeneration {
 		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
 	}
-	plain, err := isPlaintext(ctx, x.e.Store, row.BackendName)
+	plain, err := x.isPlaintext(ctx, row.BackendName)
 	if err != nil {
 		return fmt.Errorf("secret/%s: %w", a.Name, err)
 	}

@@ -133,8 +133,13 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 	}
 
 	key, _ := e.Store.FingerprintKey(ctx)
-	x := &executor{e: e, plan: p, key: key, migr: &Migrator{Store: e.Store, Drivers: e.Pool}}
-	if err := x.loadJournal(ctx); err != nil {
+	x := &executor{e: e, plan: p, key: key}
+	x.migr = &Migrator{Store: e.Store, Drivers: e.Pool, Backend: x.backend}
+	err := x.loadJournal(ctx)
+	if err == nil {
+		err = x.loadBackends(ctx)
+	}
+	if err != nil {
 		for i := range p.Actions {
 			res.Outcomes[i] = Outcome{ActionID: p.Actions[i].ID, Resource: p.Actions[i].Resource(), Action: p.Actions[i].Action, Status: StatusFailed, Err: err}
 		}

@@ -31,7 +31,7 @@ type MigrationStore interface {
 	GetSecret(ctx context.Context, name string, withData bool) (state.Secret, error)
 	StartMigration(ctx context.Context, m *state.Migration) error
 	SetMigrationState(ctx context.Context, id int64, st state.MigrationState, destVersion int64, errText string) error
-	FlipSecret(ctx context.Context, sec *state.Secret, journalID int64, destVersion int64) error
+	FlipSecret(ctx context.Context, sec *state.Secret, journalID int64, destVersion int64, st state.MigrationState) error
 }
 
 // DriverSource opens a backend's driver.
@@ -47,6 +47,17 @@ type DriverSource interface {
 type Migrator struct {
 	Store   MigrationStore
 	Drivers DriverSource
+	// Backend looks a backend up by name; nil means Store.GetBackend. Apply
+	// passes its run cache: backend rows do not change under the lock except
+	// through apply itself.
+	Backend func(ctx context.Context, name string) (state.Backend, error)
+}
+
+func (m *Migrator) backend(ctx context.Context, name string) (state.Backend, error) {
+	if m.Backend != nil {
+		return m.Backend(ctx, name)
+	}
+	return m.Store.GetBackend(ctx, name)
 }
 
 // MigrateOptions control one move.
@@ -54,6 +65,9 @@ type MigrateOptions struct {
 	PlanID        string
 	KeepSource    bool
 	DestroySource bool
+	// Row is the secret's row if the caller has just read it (with its data
+	// when it lives on a plaintext backend), saving a read.
+	Row *state.Secret
 }
 
 // ErrCleanupPending says the move succeeded (the row names the destination)
@@ -63,30 +77,37 @@ var ErrCleanupPending = errors.New("moved, but the source copy could not be remo
 
 const plaintextType = "plaintext"
 
-// Migrate moves secret to backend to. open is the secret's unfinished journal
-// entry, if any, which is resumed instead of starting a new one.
-func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.Migration, opts MigrateOptions) (int64, error) {
-	row, err := m.Store.GetSecret(ctx, secret, false)
-	if err != nil {
-		return 0, fmt.Errorf("secret %s: %w", secret, err)
+// Migrate moves secret to backend to and returns its row as it is now.
+// open is the secret's unfinished journal entry, if any, which is resumed
+// instead of starting a new one.
+func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.Migration, opts MigrateOptions) (state.Secret, error) {
+	var row state.Secret
+	if opts.Row != nil {
+		row = *opts.Row
+	} else {
+		r, err := m.Store.GetSecret(ctx, secret, false)
+		if err != nil {
+			return state.Secret{}, err
+		}
+		row = r
 	}
 	if open != nil && open.State != state.MigrationStarted {
 		// The row already flipped; only the source copy is left to remove.
-		return open.DestVersion, m.finish(ctx, open, row)
+		return row, m.finish(ctx, open, row)
 	}
-	from, err := m.Store.GetBackend(ctx, row.BackendName)
+	from, err := m.backend(ctx, row.BackendName)
 	if err != nil {
-		return 0, fmt.Errorf("secret %s: source backend: %w", secret, err)
+		return row, fmt.Errorf("secret %s: source backend: %w", secret, err)
 	}
-	dest, err := m.Store.GetBackend(ctx, to)
+	dest, err := m.backend(ctx, to)
 	if err != nil {
-		return 0, fmt.Errorf("secret %s: destination backend: %w", secret, err)
+		return row, fmt.Errorf("secret %s: destination backend: %w", secret, err)
 	}
 	if row.BackendID == dest.ID {
 		if open != nil {
-			return row.BackendVersion, m.finish(ctx, open, row)
+			return row, m.finish(ctx, open, row)
 		}
-		return row.BackendVersion, nil
+		return row, nil
 	}
 
 	j := open
@@ -94,7 +115,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 		if j != nil {
 			// An interrupted move to somewhere else: drop its copy first.
 			if err := m.Abandon(ctx, j); err != nil {
-				return 0, err
+				return row, err
 			}
 		}
 		j = &state.Migration{
@@ -106,7 +127,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 			KeepSource:    opts.KeepSource, DestroySource: opts.DestroySource,
 		}
 		if err := m.Store.StartMigration(ctx, j); err != nil {
-			return 0, fmt.Errorf("secret %s: journal: %w", secret, err)
+			return row, fmt.Errorf("secret %s: journal: %w", secret, err)
 		}
 	}
 	failpoint.Hit(FPStarted)
@@ -114,7 +135,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	// 2. Read the values from the source.
 	vals, err := m.readSource(ctx, row, from)
 	if err != nil {
-		return 0, m.fail(ctx, j, fmt.Errorf("secret %s: read from %s: %w", secret, from.Name, err))
+		return row, m.fail(ctx, j, fmt.Errorf("secret %s: read from %s: %w", secret, from.Name, err))
 	}
 	failpoint.Hit(FPRead)
 
@@ -124,16 +145,20 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	if dest.Type != plaintextType {
 		destVersion, err = m.writeAndVerify(ctx, row, dest, vals)
 		if err != nil {
-			return 0, m.fail(ctx, j, fmt.Errorf("secret %s: write to %s: %w", secret, dest.Name, err))
+			return row, m.fail(ctx, j, fmt.Errorf("secret %s: write to %s: %w", secret, dest.Name, err))
 		}
 	} else {
 		failpoint.Hit(FPWritten)
 		failpoint.Hit(FPVerified)
 	}
 
-	// 5. Flip the row and the journal in one transaction.
+	// 5. Flip the row and the journal in one transaction. When there is no
+	// source copy to remove afterwards (a plaintext source: its copy was the
+	// row's data, cleared right here; or --keep-source), the same
+	// transaction closes the journal entry: steps 6 and 7 have nothing left
+	// to do, and one commit per secret is saved.
 	flipped := row
-	flipped.BackendID, flipped.BackendName = dest.ID, dest.Name
+	flipped.BackendID, flipped.BackendName, flipped.BackendType = dest.ID, dest.Name, dest.Type
 	flipped.Keys = vals.Keys()
 	flipped.ExternalRef = location(ctx, m.Drivers, dest.Name, row.Name)
 	if dest.Type == plaintextType {
@@ -142,21 +167,34 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 		flipped.Data = nil
 	}
 	flipped.BackendVersion = destVersion
-	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion); err != nil {
-		return 0, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, err))
+	final := state.MigrationFlipped
+	nothingLeft := from.Type == plaintextType || j.KeepSource
+	if nothingLeft {
+		final = state.MigrationDone
+	}
+	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final); err != nil {
+		return row, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, err))
 	}
 	failpoint.Hit(FPFlipped)
-	j.State, j.DestVersion = state.MigrationFlipped, destVersion
+	j.State, j.DestVersion = final, destVersion
+	if nothingLeft {
+		failpoint.Hit(FPSourceDeleted)
+		failpoint.Hit(FPDone)
+		return flipped, nil
+	}
 
 	// 6 + 7.
-	return destVersion, m.finish(ctx, j, flipped)
+	return flipped, m.finish(ctx, j, flipped)
 }
 
 func (m *Migrator) readSource(ctx context.Context, row state.Secret, from state.Backend) (drivers.Values, error) {
 	if from.Type == plaintextType {
-		full, err := m.Store.GetSecret(ctx, row.Name, true)
-		if err != nil {
-			return drivers.Values{}, err
+		full := row
+		if full.Data == nil {
+			var err error
+			if full, err = m.Store.GetSecret(ctx, row.Name, true); err != nil {
+				return drivers.Values{}, err
+			}
 		}
 		if full.Data == nil {
 			return drivers.Values{}, fmt.Errorf("%w: the row holds no values", drivers.ErrNotFound)
@@ -225,7 +263,7 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 // placement. On a plaintext backend the copy was the row's data, cleared by
 // the flip, so there is nothing left to remove.
 func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Secret, destroy bool) error {
-	b, err := m.Store.GetBackend(ctx, backend)
+	b, err := m.backend(ctx, backend)
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) {
 			return nil

@@ -335,7 +335,7 @@ func TestMigratorRoleMovesSecrets(t *testing.T) {
 		t.Fatalf("StartMigration as migrator: %v", err)
 	}
 	sec.BackendID, sec.BackendName, sec.Data, sec.BackendVersion = "", "bao", nil, 1
-	if err := m.FlipSecret(ctx, &sec, j.ID, 1); err != nil {
+	if err := m.FlipSecret(ctx, &sec, j.ID, 1, state.MigrationFlipped); err != nil {
 		t.Fatalf("FlipSecret as migrator: %v", err)
 	}
 	if err := m.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, ""); err != nil {
