@@ -215,18 +215,11 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 		return 0, err
 	}
 	ref := drivers.Ref(row.Name)
-	// A copy we wrote in an interrupted run is ours to overwrite (CAS on its
-	// version); anything else there is refused by the driver as not owned.
-	meta, err := d.Stat(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	cas := int64(0)
-	if meta.State != drivers.Absent {
-		cas = meta.Version
-	}
+	// CAS at whatever version is there (the driver reads it): a copy we wrote
+	// in an interrupted run is ours to overwrite; anything else there is
+	// refused by the driver as not owned.
 	if _, err := d.Put(ctx, ref, vals, drivers.PutOptions{
-		CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: dest.Name,
+		CAS: -1, OwnerID: row.ID, SecretName: row.Name, BackendName: dest.Name,
 	}); err != nil {
 		return 0, err
 	}

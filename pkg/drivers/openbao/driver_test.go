@@ -275,7 +275,12 @@ func TestRequestCounts(t *testing.T) {
 		if _, err := d.Put(ctx, "obj", vals(map[string]string{"K": "v1"}), drivers.PutOptions{OwnerID: "o"}); err != nil {
 			t.Fatal(err)
 		}
-	}), "GET metadata/"+p, "PUT metadata/"+p, "PUT data/"+p, "PUT metadata/"+p)
+	}), "GET metadata/"+p, "PUT metadata/"+p, "PUT data/"+p) // the claim records the keys of version 1 too
+	check("stat after create", count(func() {
+		if m, err := d.Stat(ctx, "obj"); err != nil || !slices.Equal(m.Keys, []string{"K"}) || m.Version != 1 {
+			t.Fatalf("%+v %v", m, err)
+		}
+	}), "GET metadata/"+p)
 	check("update", count(func() {
 		if _, err := d.Put(ctx, "obj", vals(map[string]string{"K": "v2"}), drivers.PutOptions{CAS: 1, OwnerID: "o"}); err != nil {
 			t.Fatal(err)

@@ -67,17 +67,27 @@ func (d *Driver) Put(ctx context.Context, ref drivers.Ref, v drivers.Values, opt
 	}
 
 	want := owner{managed: true, secretID: opts.OwnerID, secretName: opts.SecretName, backend: opts.BackendName}
+	keys := v.Keys()
+	claimed := false
 	if o := ownerOf(cm); md == nil || !o.managed || o.secretID != opts.OwnerID {
-		cm = buildCustomMetadata(cm, want, nil, 0)
+		// The claim also records the key names of the version about to be
+		// written: the write uses cas = cur, so if it succeeds it is version
+		// cur+1, and a new object costs one metadata write, not two. Until
+		// then the record names a version that does not exist yet, and
+		// Stat, seeing it differ from the current one, asks subkeys.
+		cm = buildCustomMetadata(cm, want, keys, cur+1)
 		if err := d.writeCustomMetadata(ctx, ref, cm); err != nil {
 			return drivers.Meta{}, err
 		}
+		claimed = true
 	}
 
-	keys := v.Keys()
 	newVersion, created, err := d.writeData(ctx, ref, v, cas, opts.OwnerID, keys)
 	if err != nil {
 		return drivers.Meta{}, err
+	}
+	if claimed && newVersion == cur+1 {
+		return drivers.Meta{State: drivers.Present, Version: newVersion, Keys: keys, OwnerID: opts.OwnerID, ManagedBy: true, Updated: created}, nil
 	}
 	if err := d.writeCustomMetadata(ctx, ref, buildCustomMetadata(cm, want, keys, newVersion)); err != nil {
 		// The data is written; only the key-name record is stale.
