@@ -169,5 +169,9 @@ func (r *Result) Summary() string {
 	if failed > 0 {
 		head = "Apply finished with errors"
 	}
-	return fmt.Sprintf("%s: %s in %s", head, strings.Join(parts, ", "), r.Duration.Round(100*time.Millisecond))
+	d := r.Duration.Round(100 * time.Millisecond)
+	if r.Duration < time.Second {
+		d = r.Duration.Round(time.Millisecond)
+	}
+	return fmt.Sprintf("%s: %s in %s", head, strings.Join(parts, ", "), d)
 }
