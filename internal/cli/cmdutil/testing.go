@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/state"
@@ -25,4 +28,16 @@ func TestFactory(t testing.TB) (f *Factory, in, out, errOut *bytes.Buffer) {
 		return nil, errors.New("no pool in flag tests")
 	}
 	return f, in, out, errOut
+}
+
+// ExecuteFlags runs cmd as `mcpctl <cmd> args...` with its output discarded:
+// the flag-parsing tests build cmd with a runF that records its options, so
+// this exercises flags and argument checks and nothing else.
+func ExecuteFlags(cmd *cobra.Command, args ...string) error {
+	root := &cobra.Command{Use: "mcpctl"}
+	root.AddCommand(cmd)
+	root.SetArgs(append([]string{cmd.Name()}, args...))
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	return root.Execute()
 }

@@ -2,7 +2,6 @@ package create
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,11 +51,7 @@ func TestCreateSecretFlags(t *testing.T) {
 			f, in, _, _ := cmdutil.TestFactory(t)
 			in.WriteString(tc.stdin)
 			var got *SecretOptions
-			cmd := NewCmdSecret(f, func(o *SecretOptions) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdSecret(f, func(o *SecretOptions) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)
@@ -111,11 +106,7 @@ func TestCreateBackendFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			var got *BackendOptions
-			cmd := NewCmdBackend(f, func(o *BackendOptions) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdBackend(f, func(o *BackendOptions) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)

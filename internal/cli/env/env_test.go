@@ -1,7 +1,6 @@
 package env
 
 import (
-	"io"
 	"strings"
 	"testing"
 
@@ -25,11 +24,7 @@ func TestEnvFlags(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			var got *Options
-			cmd := NewCmdEnv(f, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdEnv(f, func(o *Options) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -31,11 +30,7 @@ func TestExecFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			var got *Options
-			cmd := NewCmdExec(f, func(o *Options) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdExec(f, func(o *Options) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)

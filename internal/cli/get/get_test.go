@@ -1,12 +1,10 @@
 package get
 
 import (
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/cobra"
 
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 )
@@ -36,12 +34,7 @@ func TestGetFlags(t *testing.T) {
 			var got *Options
 			// Under a root, as in mcpctl: cobra treats a root command's
 			// arguments differently.
-			root := &cobra.Command{Use: "mcpctl"}
-			root.AddCommand(NewCmdGet(f, func(o *Options) error { got = o; return nil }))
-			root.SetArgs(append([]string{"get"}, tc.args...))
-			root.SetOut(io.Discard)
-			root.SetErr(io.Discard)
-			err := root.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdGet(f, func(o *Options) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)

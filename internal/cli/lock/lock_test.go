@@ -1,7 +1,6 @@
 package lock
 
 import (
-	"io"
 	"strings"
 	"testing"
 
@@ -25,11 +24,7 @@ func TestForceUnlockNeedsYesOrATerminal(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			f.IOStreams.IsStdinTTY = func() bool { return tc.tty }
 			ran := false
-			cmd := NewCmdForceUnlock(f, func(o *ForceUnlockOptions) error { ran = true; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdForceUnlock(f, func(o *ForceUnlockOptions) error { ran = true; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || ran {
 					t.Fatalf("error = %v (ran %v), want %q", err, ran, tc.err)

@@ -1,11 +1,8 @@
 package plan
 
 import (
-	"io"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	planpkg "github.com/mcpctl/mcpctl/pkg/plan"
@@ -40,12 +37,7 @@ func TestPlanFlags(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			var got *Options
-			root := &cobra.Command{Use: "mcpctl"}
-			root.AddCommand(NewCmdPlan(f, func(o *Options) error { got = o; return nil }))
-			root.SetArgs(append([]string{"plan"}, tc.args...))
-			root.SetOut(io.Discard)
-			root.SetErr(io.Discard)
-			err := root.Execute()
+			err := cmdutil.ExecuteFlags(NewCmdPlan(f, func(o *Options) error { got = o; return nil }), tc.args...)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error = %v, want %q", err, tc.err)
