@@ -52,25 +52,7 @@ func testNoLeaks(t *testing.T, home string) {
 	lc.input("m/files/alpha.txt", alphaFile)
 	literal := lc.canary("literal value: in a manifest")
 
-	lc.input("m/backends.yaml", fmt.Sprintf(`apiVersion: mcpctl/v1
-kind: SecretBackend
-metadata: {name: bao}
-spec:
-  type: openbao
-  config:
-    url: %s
-    mount: %s
-    pathPrefix: app
-    auth: {method: token, tokenSecretRef: {name: bao-token, key: token}}
----
-apiVersion: mcpctl/v1
-kind: Secret
-metadata: {name: bao-token}
-spec:
-  backend: default
-  data:
-    token: {fromEnv: BAO_TOKEN}
-`, w.vault.Addr, w.mount))
+	lc.input("m/backends.yaml", testenv.BaoBackendYAML(w.vault.Addr, w.mount, "app", "BAO_TOKEN"))
 	lc.input("m/alpha.yaml", fmt.Sprintf(`apiVersion: mcpctl/v1
 kind: Secret
 metadata: {name: alpha, labels: {team: canary}}

@@ -145,24 +145,7 @@ func newHostileWorld(t *testing.T, populated bool) *world {
 	w := newWorld(t)
 	w.setEnv("BAO_TOKEN", w.vault.RootToken)
 	w.setEnv("GOOD_VAL", "good-value-"+randHex(4))
-	w.write("good/backends.yaml", fmt.Sprintf(`apiVersion: mcpctl/v1
-kind: SecretBackend
-metadata: {name: bao}
-spec:
-  type: openbao
-  config:
-    url: %s
-    mount: %s
-    pathPrefix: app
-    auth: {method: token, tokenSecretRef: {name: bao-token, key: token}}
----
-apiVersion: mcpctl/v1
-kind: Secret
-metadata: {name: bao-token}
-spec:
-  backend: default
-  data: {token: {fromEnv: BAO_TOKEN}}
-`, w.vault.Addr, w.mount))
+	w.write("good/backends.yaml", testenv.BaoBackendYAML(w.vault.Addr, w.mount, "app", "BAO_TOKEN"))
 	w.write("good/secrets.yaml", `apiVersion: mcpctl/v1
 kind: Secret
 metadata: {name: on-default, labels: {team: a}, annotations: {mcpctl/prevent-destroy: "true"}}

@@ -54,12 +54,8 @@ func TestApplyCreatesThenIsIdempotent(t *testing.T) {
 }
 
 func TestApplyMigratesBothWays(t *testing.T) {
-	w := newWorld(t)
-	s := w.store()
 	const n = 20
-	w.write("backends.yaml", w.backendYAML())
-	w.write("secrets.yaml", w.secretsYAML(n, "default"))
-	w.mustApply(s)
+	w, s := seededWorld(t, n, "default")
 
 	// plaintext -> openbao
 	w.write("secrets.yaml", w.secretsYAML(n, "bao"))

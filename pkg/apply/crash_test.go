@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -75,14 +76,11 @@ func exitCode(err error) int {
 func (w *world) converge(ctx context.Context) {
 	w.t.Helper()
 	for i := 0; i < 4; i++ {
-		var out bytes.Buffer
-		cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		if code := exitCode(err); code != 0 {
-			w.t.Fatalf("rerun %d of apply: exit %d\n%s", i+1, code, out.String())
+		code, out := w.runApply()
+		if code != 0 {
+			w.t.Fatalf("rerun %d of apply: exit %d\n%s", i+1, code, out)
 		}
-		if bytes.Contains(out.Bytes(), []byte("No changes.")) {
+		if strings.Contains(out, "No changes.") {
 			return
 		}
 	}
@@ -156,12 +154,8 @@ func TestCrashAtEveryProtocolStep(t *testing.T) {
 				w.write("secrets.yaml", w.secretsYAML(crashSecrets, dir.to))
 
 				ctx := context.Background()
-				var out bytes.Buffer
-				cmd := w.mcpctl(ctx, []string{"MCPCTL_FAILPOINT=" + step + ":60"}, "apply", "-f", w.dir, "--auto-approve")
-				cmd.Stdout, cmd.Stderr = &out, &out
-				err := cmd.Run()
-				if code := exitCode(err); code != failpoint.ExitCode {
-					t.Fatalf("apply with failpoint %s: exit %d, want %d (the failpoint was not reached?)\n%s", step, code, failpoint.ExitCode, out.String())
+				if code, out := w.runApply("MCPCTL_FAILPOINT=" + step + ":60"); code != failpoint.ExitCode {
+					t.Fatalf("apply with failpoint %s: exit %d, want %d (the failpoint was not reached?)\n%s", step, code, failpoint.ExitCode, out)
 				}
 				w.checkReadable(s, crashSecrets, "right after the crash")
 				w.converge(ctx)
@@ -184,12 +178,7 @@ func TestSIGKILLAtARandomMoment(t *testing.T) {
 			w, s := seededWorld(t, crashSecrets, dir.from)
 			w.write("secrets.yaml", w.secretsYAML(crashSecrets, dir.to))
 			ctx := context.Background()
-			var out bytes.Buffer
-			cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, _ := w.startApply()
 			delay := time.Duration(150+rand.IntN(600)) * time.Millisecond
 			time.Sleep(delay)
 			_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -207,12 +196,39 @@ func TestSIGKILLAtARandomMoment(t *testing.T) {
 func seededWorld(t *testing.T, n int, backend string) (*world, *state.Store) {
 	t.Helper()
 	w := newWorld(t)
+	return w, w.seed(n, backend)
+}
+
+// seed applies the bao backend and n managed secrets on backend, and
+// returns the world's store.
+func (w *world) seed(n int, backend string) *state.Store {
+	w.t.Helper()
 	s := w.store()
 	w.write("backends.yaml", w.backendYAML())
 	w.write("secrets.yaml", w.secretsYAML(n, backend))
 	_, res := w.mustApply(s)
 	if res.Failed() != 0 {
-		t.Fatalf("seeding: %v", res.Err())
+		w.t.Fatalf("seeding: %v", res.Err())
 	}
-	return w, s
+	return s
+}
+
+// startApply starts the real `mcpctl apply -f <dir> --auto-approve` with
+// extraEnv; its combined output goes to the returned buffer.
+func (w *world) startApply(extraEnv ...string) (*exec.Cmd, *bytes.Buffer) {
+	w.t.Helper()
+	out := &bytes.Buffer{}
+	cmd := w.mcpctl(context.Background(), extraEnv, "apply", "-f", w.dir, "--auto-approve")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	return cmd, out
+}
+
+// runApply runs `mcpctl apply` to the end: its exit code and output.
+func (w *world) runApply(extraEnv ...string) (int, string) {
+	w.t.Helper()
+	cmd, out := w.startApply(extraEnv...)
+	return exitCode(cmd.Wait()), out.String()
 }

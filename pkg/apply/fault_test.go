@@ -63,19 +63,11 @@ func TestVaultOutageMidApplyConverges(t *testing.T) {
 	w := newWorld(t)
 	proxy := startOutageProxy(t, w.vault.Addr)
 	w.vaultURL = proxy.addr
-	s := w.store()
-	w.write("backends.yaml", w.backendYAML())
-	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "default"))
-	w.mustApply(s)
+	s := w.seed(crashSecrets, "default")
 	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
 
 	ctx := context.Background()
-	var out bytes.Buffer
-	cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := w.startApply()
 	// Take Vault away once the migration is under way.
 	start := proxy.requests.Load()
 	deadline := time.Now().Add(30 * time.Second)
@@ -105,12 +97,7 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
 	ctx := context.Background()
 	app := "mcpctl-fault-" + w.schema
-	var out bytes.Buffer
-	cmd := w.mcpctl(ctx, []string{"MCPCTL_DATABASE_URL=" + withAppName(w.url, app)}, "apply", "-f", w.dir, "--auto-approve")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := w.startApply("MCPCTL_DATABASE_URL=" + withAppName(w.url, app))
 	conn, err := pgx.Connect(ctx, w.url)
 	if err != nil {
 		t.Fatal(err)
@@ -227,19 +214,11 @@ func tail(s string, n int) string {
 func TestVaultRestartedMidApplyConverges(t *testing.T) {
 	t.Parallel()
 	w := newWorldOn(t, testenv.PrivateVault(t))
-	s := w.store()
-	w.write("backends.yaml", w.backendYAML())
-	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "default"))
-	w.mustApply(s)
+	s := w.seed(crashSecrets, "default")
 	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
 
 	ctx := context.Background()
-	var out bytes.Buffer
-	cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := w.startApply()
 	conn, err := pgx.Connect(ctx, w.url)
 	if err != nil {
 		t.Fatal(err)
@@ -269,10 +248,7 @@ func TestSlowNetworkApplySucceeds(t *testing.T) {
 	proxy := startOutageProxy(t, w.vault.Addr)
 	proxy.delay = 15 * time.Millisecond
 	w.vaultURL = proxy.addr
-	s := w.store()
-	w.write("backends.yaml", w.backendYAML())
-	w.write("secrets.yaml", w.secretsYAML(50, "default"))
-	w.mustApply(s)
+	s := w.seed(50, "default")
 	w.write("secrets.yaml", w.secretsYAML(50, "bao"))
 	w.converge(context.Background())
 	w.checkReadable(s, 50, "after a slow migration")

@@ -60,25 +60,7 @@ func (w *world) store() *state.Store {
 // backendYAML declares the openbao backend "bao" whose token is the
 // plaintext secret "bao-token".
 func (w *world) backendYAML() string {
-	return fmt.Sprintf(`apiVersion: mcpctl/v1
-kind: SecretBackend
-metadata: {name: bao}
-spec:
-  type: openbao
-  config:
-    url: %s
-    mount: %s
-    pathPrefix: app
-    auth: {method: token, tokenSecretRef: {name: bao-token, key: token}}
----
-apiVersion: mcpctl/v1
-kind: Secret
-metadata: {name: bao-token}
-spec:
-  backend: default
-  data:
-    token: {fromEnv: BAO_TOKEN_VALUE}
-`, w.vaultURL, w.mount)
+	return testenv.BaoBackendYAML(w.vaultURL, w.mount, "app", "BAO_TOKEN_VALUE")
 }
 
 // secretsYAML declares n managed secrets s000.. on backend.
