@@ -5,7 +5,7 @@ BIN := bin/mcpctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/mcpctl/mcpctl/internal/cli.version=$(VERSION)
 
-.PHONY: build test vet fmt bench demo fuzz vault clean
+.PHONY: build test vet fmt docs bench demo fuzz vault clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mcpctl
@@ -23,6 +23,11 @@ vet:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# Regenerates the CLI reference in docs/cli from the command tree; run it
+# after changing a command, flag or help text (a test fails until you do).
+docs:
+	$(GO) run ./internal/cli/docgen/cmd docs/cli
 
 # Plan/apply/migration/drift at 1k and 10k secrets next to a raw baseline
 # (docs/benchmarks.md). E.g. make bench BENCHFLAGS='-quick -out /tmp/bench.md'
