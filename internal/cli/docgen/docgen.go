@@ -16,6 +16,9 @@ import (
 
 	"github.com/mcpctl/mcpctl/internal/cli"
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
+	// The drivers cmd/mcpctl registers: help texts list the backend types.
+	_ "github.com/mcpctl/mcpctl/pkg/drivers/openbao"
+	_ "github.com/mcpctl/mcpctl/pkg/drivers/plaintext"
 )
 
 // Dir is where the reference lives, relative to the repository root.
