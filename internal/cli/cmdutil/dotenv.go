@@ -168,13 +168,24 @@ func (p *dotenvParser) doubleQuoted(b *strings.Builder) error {
 // it holds only harmless characters, else single-quoted, with a single quote
 // written as '\” (close, escaped quote, reopen).
 func FormatDotenv(w io.Writer, env map[string]string) error {
+	return formatLines(w, "", env)
+}
+
+// FormatExport is FormatDotenv with "export " before each line, so that
+// `eval` in a POSIX shell also puts the variables in the environment of the
+// programs it starts. ParseDotenv reads it back too.
+func FormatExport(w io.Writer, env map[string]string) error {
+	return formatLines(w, "export ", env)
+}
+
+func formatLines(w io.Writer, prefix string, env map[string]string) error {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if _, err := fmt.Fprintf(w, "%s=%s\n", k, quoteValue(env[k])); err != nil {
+		if _, err := fmt.Fprintf(w, "%s%s=%s\n", prefix, k, quoteValue(env[k])); err != nil {
 			return err
 		}
 	}

@@ -22,19 +22,25 @@ func TestDotenvRoundTrip(t *testing.T) {
 		"UNICODE":   "päss—wörd ✓",
 		"HASH":      "a#b # c",
 	}
-	var buf bytes.Buffer
-	if err := FormatDotenv(&buf, env); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ParseDotenv(buf.String(), "out.env")
-	if err != nil {
-		t.Fatalf("parse of our own output: %v\n%s", err, buf.String())
-	}
-	if diff := cmp.Diff(env, got); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s\noutput:\n%s", diff, buf.String())
-	}
-	if !strings.Contains(buf.String(), "PLAIN=abc123\n") {
-		t.Errorf("a harmless value should be printed bare:\n%s", buf.String())
+	for name, format := range map[string]func(w *bytes.Buffer) error{
+		"dotenv": func(w *bytes.Buffer) error { return FormatDotenv(w, env) },
+		"export": func(w *bytes.Buffer) error { return FormatExport(w, env) },
+	} {
+		var buf bytes.Buffer
+		if err := format(&buf); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseDotenv(buf.String(), "out.env")
+		if err != nil {
+			t.Fatalf("%s: parse of our own output: %v\n%s", name, err, buf.String())
+		}
+		if diff := cmp.Diff(env, got); diff != "" {
+			t.Errorf("%s: round trip (-want +got):\n%s\noutput:\n%s", name, diff, buf.String())
+		}
+		prefix := map[string]string{"dotenv": "", "export": "export "}[name]
+		if !strings.Contains(buf.String(), "\n"+prefix+"PLAIN=abc123\n") {
+			t.Errorf("%s: a harmless value should be printed bare:\n%s", name, buf.String())
+		}
 	}
 }
 

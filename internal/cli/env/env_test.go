@@ -11,13 +11,17 @@ func TestEnvFlags(t *testing.T) {
 	cases := []struct {
 		args    []string
 		secrets string
-		output  string
+		format  string
 		err     string
 	}{
-		{args: []string{"--secret", "a"}, secrets: "a", output: "dotenv"},
-		{args: []string{"-s", "a", "-s", "b,c", "-o", "json"}, secrets: "a,b,c", output: "json"},
+		{args: []string{"--secret", "a"}, secrets: "a", format: "export"},
+		{args: []string{"-s", "a", "-s", "b,c", "-o", "json"}, secrets: "a,b,c", format: "json"},
+		{args: []string{"-s", "a", "--format", "dotenv"}, secrets: "a", format: "dotenv"},
+		{args: []string{"-s", "a", "--format", "dotenv", "-o", "dotenv"}, secrets: "a", format: "dotenv"},
+		{args: []string{"-s", "a", "--format", "dotenv", "-o", "json"}, err: "--format dotenv and -o json disagree"},
 		{args: []string{}, err: "name at least one secret with --secret"},
-		{args: []string{"--secret", "a", "-o", "yaml"}, err: "must be one of dotenv|json"},
+		{args: []string{"--secret", "a", "-o", "yaml"}, err: "must be one of export|dotenv|json"},
+		{args: []string{"--secret", "a", "--format", "yaml"}, err: "must be one of export|dotenv|json"},
 		{args: []string{"--secret", "a", "extra"}, err: `unexpected argument "extra"`},
 	}
 	for _, tc := range cases {
@@ -34,8 +38,8 @@ func TestEnvFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Join(got.Secrets, ",") != tc.secrets || got.Output != tc.output {
-				t.Errorf("secrets %v output %q", got.Secrets, got.Output)
+			if strings.Join(got.Secrets, ",") != tc.secrets || got.Format != tc.format {
+				t.Errorf("secrets %v format %q", got.Secrets, got.Format)
 			}
 		})
 	}
