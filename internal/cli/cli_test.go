@@ -52,11 +52,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile": waitFile,
-			"vault":    vaultCmd,
-			"envsubst": envSubst,
-			"exitcode": exitCode,
-			"vaultdel": vaultDelete,
+			"waitfile":  waitFile,
+			"vault":     vaultCmd,
+			"envsubst":  envSubst,
+			"exitcode":  exitCode,
+			"vaultdel":  vaultDelete,
+			"snakejson": snakeJSON,
 		},
 		RequireExplicitExec: true,
 	})

@@ -46,10 +46,10 @@ type statusJSON struct {
 	Schema            string `json:"schema"`
 	Initialized       bool   `json:"initialized"`
 	Version           int    `json:"version"`
-	LatestVersion     int    `json:"latestVersion"`
+	LatestVersion     int    `json:"latest_version"`
 	Backends          int    `json:"backends"`
 	Secrets           int    `json:"secrets"`
-	PendingMigrations int    `json:"pendingMigrations"`
+	PendingMigrations int    `json:"pending_migrations"`
 }
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {

@@ -55,13 +55,13 @@ type entryJSON struct {
 	ID         int64     `json:"id"`
 	At         time.Time `json:"at"`
 	Actor      string    `json:"actor"`
-	PlanID     string    `json:"planID,omitempty"`
+	PlanID     string    `json:"plan_id,omitempty"`
 	Action     string    `json:"action"`
 	Kind       string    `json:"kind"`
 	Name       string    `json:"name"`
 	Outcome    string    `json:"outcome"`
 	Detail     string    `json:"detail,omitempty"`
-	DurationMS int64     `json:"durationMs"`
+	DurationMS int64     `json:"duration_ms"`
 }
 
 func run(ctx context.Context, opts *Options) error {

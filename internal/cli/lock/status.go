@@ -45,9 +45,9 @@ type holderJSON struct {
 	User      string    `json:"user"`
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
-	CIRunURL  string    `json:"ciRunURL,omitempty"`
+	CIRunURL  string    `json:"ci_run_url,omitempty"`
 	Operation string    `json:"operation"`
-	StartedAt time.Time `json:"startedAt"`
+	StartedAt time.Time `json:"started_at"`
 }
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
