@@ -160,7 +160,7 @@ func (s *Store) migrate(ctx context.Context, ms []schemaMigration) error {
 // upToDate reports whether every migration is applied and the fingerprint
 // key exists, using reads only. Migrate then issues no DDL and no INSERT:
 // even CREATE SCHEMA IF NOT EXISTS needs CREATE on the database, which the
-// roles apply runs as (mcpctl_editor) do not have. Any doubt (an error, a
+// roles apply runs as (mcpctl_secret_editor, mcpctl_backend_admin, mcpctl_migrator) do not have. Any doubt (an error, a
 // role that may not read a table) takes the full path, which reports it.
 func (s *Store) upToDate(ctx context.Context, ms []schemaMigration) bool {
 	var exists bool

@@ -19,18 +19,33 @@ const (
 	// RoleViewer reads everything plan, drift, get and history need:
 	// every table but the fingerprint key, every secrets column but data.
 	RoleViewer = "mcpctl_viewer"
-	// RoleEditor also writes backends and secrets (values included), the
-	// audit log (append only) and the lock row: apply, create, delete.
-	RoleEditor = "mcpctl_editor"
-	// RoleMigrator is the editor plus the migration journal, which every
-	// move of a secret between backends writes first: migrate secrets, and
-	// apply of plans that move secrets (the original mcpctl's
-	// run:migrate-secrets right).
+	// RoleSecretEditor writes secrets (values included), the audit log
+	// (append only) and the lock row, and reads backends: apply of secret
+	// changes, create/delete secret, exec, env. It cannot change a backend
+	// (the original mcpctl's secrets resource).
+	RoleSecretEditor = "mcpctl_secret_editor"
+	// RoleBackendAdmin writes backends and reads secrets like a viewer (no
+	// values, no fingerprint key): create/delete secretbackend, apply of
+	// backend changes (the original mcpctl's secretbackends resource).
+	RoleBackendAdmin = "mcpctl_backend_admin"
+	// RoleMigrator holds both editors' rights plus the migration journal,
+	// which every move of a secret between backends writes first: migrate
+	// secrets, and apply of any plan, moves and default changes included
+	// (the original mcpctl's run:migrate-secrets right).
 	RoleMigrator = "mcpctl_migrator"
+
+	// LegacyRoleEditor is the writer role of mcpctl before the editor was
+	// split. EnsureRoles never creates it; where it exists, EnsureRoles
+	// takes its direct rights on the schema away and makes it a member of
+	// RoleSecretEditor and RoleBackendAdmin, so login roles granted it keep
+	// exactly what they could do.
+	LegacyRoleEditor = "mcpctl_editor"
 )
 
 // Roles lists the least-privilege roles, least privileged first.
-func Roles() []string { return []string{RoleViewer, RoleEditor, RoleMigrator} }
+func Roles() []string {
+	return []string{RoleViewer, RoleSecretEditor, RoleBackendAdmin, RoleMigrator}
+}
 
 // TablePrivileges is what one role may do on one table of the schema.
 type TablePrivileges struct {
@@ -77,33 +92,40 @@ func PrivilegeMatrix() []TablePrivileges {
 		journal = []string{"SELECT", "INSERT", "UPDATE"}
 		none    []string
 	)
+	// Columns: viewer, secret editor, backend admin, migrator.
 	rows := []struct {
-		table                    string
-		viewer, editor, migrator []string
-		viewerSelectExcept       []string
+		table string
+		privs [4][]string
+		// selectExcept[i], when set, replaces a table-level SELECT.
+		selectExcept [4][]string
 	}{
-		{table: "schema_migrations", viewer: sel, editor: sel, migrator: sel},
-		{table: "backends", viewer: sel, editor: write, migrator: write},
-		// Viewers see every column but the values (has_data, keys and the
-		// keyed fingerprint say enough for a plan).
-		{table: "secrets", viewer: none, viewerSelectExcept: SensitiveColumns(), editor: write, migrator: write},
+		{table: "schema_migrations", privs: [4][]string{sel, sel, sel, sel}},
+		// Only backend admins (and the migrator) change backends; secret
+		// editors read them to place secrets.
+		{table: "backends", privs: [4][]string{sel, sel, write, write}},
+		// Viewers and backend admins see every column but the values
+		// (has_data, keys and the keyed fingerprint say enough for a plan).
+		{table: "secrets", privs: [4][]string{none, write, none, write},
+			selectExcept: [4][]string{SensitiveColumns(), nil, SensitiveColumns(), nil}},
 		// Journal entries are history: nobody deletes them. Only the
 		// migrator starts and advances moves.
-		{table: "secret_migrations", viewer: sel, editor: sel, migrator: journal},
+		{table: "secret_migrations", privs: [4][]string{sel, sel, sel, journal}},
 		// The audit log is append-only for every role mcpctl runs as.
-		{table: "audit_log", viewer: sel, editor: insert, migrator: insert},
+		{table: "audit_log", privs: [4][]string{sel, insert, insert, insert}},
 		// Writers take the lock: the holder row is theirs to write and clear.
-		{table: "lock_holder", viewer: sel, editor: write, migrator: write},
-		// The fingerprint key: with it, the fingerprints a viewer can read
-		// would let it test guesses of a value offline.
-		{table: "installation", viewer: none, editor: sel, migrator: sel},
+		{table: "lock_holder", privs: [4][]string{sel, write, write, write}},
+		// The fingerprint key: with it, the fingerprints a role can read
+		// would let it test guesses of a value offline; only the roles
+		// that write values (and so read them anyway) get it. Backend
+		// admins see that the row exists (apply's up-to-date check).
+		{table: "installation", privs: [4][]string{none, sel, none, sel},
+			selectExcept: [4][]string{nil, nil, {"fingerprint_key"}, nil}},
 	}
 	var out []TablePrivileges
 	for _, r := range rows {
-		out = append(out,
-			TablePrivileges{Role: RoleViewer, Table: r.table, Privileges: r.viewer, SelectExcept: r.viewerSelectExcept},
-			TablePrivileges{Role: RoleEditor, Table: r.table, Privileges: r.editor},
-			TablePrivileges{Role: RoleMigrator, Table: r.table, Privileges: r.migrator})
+		for i, role := range Roles() {
+			out = append(out, TablePrivileges{Role: role, Table: r.table, Privileges: r.privs[i], SelectExcept: r.selectExcept[i]})
+		}
 	}
 	return out
 }
@@ -131,8 +153,8 @@ func (s *Store) ExistingRoles(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// EnsureRoles creates the NOLOGIN roles mcpctl_viewer, mcpctl_editor and
-// mcpctl_migrator if they do not exist, and sets their privileges on this
+// EnsureRoles creates the NOLOGIN roles mcpctl_viewer, mcpctl_secret_editor,
+// mcpctl_backend_admin and mcpctl_migrator if they do not exist, and sets their privileges on this
 // schema to exactly PrivilegeMatrix (plus USAGE on the schema for all,
 // USAGE on its sequences and EXECUTE on its functions for the writers; no
 // role may create objects). It then checks, with Postgres's own privilege
@@ -174,6 +196,9 @@ func (s *Store) EnsureRoles(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return mapErr("set privileges", err)
 			}
+		}
+		if err := s.convertLegacyEditor(ctx, tx); err != nil {
+			return err
 		}
 		return s.verifyPrivileges(ctx, tx)
 	})
@@ -244,7 +269,7 @@ func (s *Store) tableColumns(ctx context.Context, tx pgx.Tx) (map[string][]strin
 // without their rights.
 func (s *Store) grantStatements(tables map[string][]string) []string {
 	all := quoteAll(Roles())
-	writers := quoteAll([]string{RoleEditor, RoleMigrator})
+	writers := quoteAll([]string{RoleSecretEditor, RoleBackendAdmin, RoleMigrator})
 	sch := s.ident
 	q := []string{
 		`REVOKE ALL ON SCHEMA ` + sch + ` FROM ` + all,
@@ -281,6 +306,43 @@ func (s *Store) grantStatements(tables map[string][]string) []string {
 		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA `+sch+` TO `+writers,
 		`GRANT EXECUTE ON ALL ROUTINES IN SCHEMA `+sch+` TO `+writers)
 	return q
+}
+
+// convertLegacyEditor turns an mcpctl_editor left by an earlier mcpctl
+// into a plain member of the two roles it was split into: its own rights
+// on this schema are revoked, and through the memberships it (and every
+// login role granted it) can still do exactly what it could. Nothing
+// happens when the role does not exist.
+func (s *Store) convertLegacyEditor(ctx context.Context, tx pgx.Tx) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, LegacyRoleEditor).Scan(&exists); err != nil {
+		return mapErr("role "+LegacyRoleEditor, err)
+	}
+	if !exists {
+		return nil
+	}
+	legacy := pgx.Identifier{LegacyRoleEditor}.Sanitize()
+	sch := s.ident
+	for _, q := range []string{
+		`REVOKE ALL ON SCHEMA ` + sch + ` FROM ` + legacy,
+		`REVOKE ALL ON ALL TABLES IN SCHEMA ` + sch + ` FROM ` + legacy,
+		`REVOKE ALL ON ALL SEQUENCES IN SCHEMA ` + sch + ` FROM ` + legacy,
+		`REVOKE ALL ON ALL ROUTINES IN SCHEMA ` + sch + ` FROM ` + legacy,
+		`GRANT ` + quoteAll([]string{RoleSecretEditor, RoleBackendAdmin}) + ` TO ` + legacy,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return mapErr("convert role "+LegacyRoleEditor, err)
+		}
+	}
+	return nil
+}
+
+// LegacyEditorExists reports whether the pre-split mcpctl_editor role
+// exists in the cluster (db roles then says what became of it).
+func (s *Store) LegacyEditorExists(ctx context.Context) (bool, error) {
+	var exists bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, LegacyRoleEditor).Scan(&exists)
+	return exists, mapErr("role "+LegacyRoleEditor, err)
 }
 
 func quoteAll(names []string) string {

@@ -252,52 +252,62 @@ func TestViewerRoleIsReadOnlyWithoutValues(t *testing.T) {
 	}
 }
 
-// An editor runs apply's steps: lock, schema check, secret writes with
-// values, audit; no DDL, no audit rewriting, no journal (no moves).
-func TestEditorRoleWritesButNoDDL(t *testing.T) {
+// A secret editor runs apply's steps for secrets: lock, schema check,
+// secret writes with values, audit. Postgres refuses it every backend
+// write, the journal (no moves) and DDL, and the backends stay as they were.
+func TestSecretEditorRoleWritesSecretsOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newRolesFixture(t)
-	editor := f.login(t, state.RoleEditor)
+	if err := f.owner.CreateBackend(ctx, &state.Backend{Name: "kv", Type: "plaintext"}); err != nil {
+		t.Fatal(err)
+	}
+	editor := f.login(t, state.RoleSecretEditor)
 
 	l, err := editor.Lock(ctx, state.LockOptions{Operation: "apply", Timeout: time.Minute})
 	if err != nil {
-		t.Fatalf("Lock as editor: %v", err)
+		t.Fatalf("Lock as secret editor: %v", err)
 	}
 	if held, h, err := f.owner.LockStatus(ctx); err != nil || !held || h == nil || h.Operation != "apply" {
-		t.Errorf("LockStatus while the editor holds it = %v, %+v, %v", held, h, err)
+		t.Errorf("LockStatus while the secret editor holds it = %v, %+v, %v", held, h, err)
 	}
 	// apply migrates first: on an up-to-date schema that must need no DDL.
 	if err := editor.Migrate(ctx); err != nil {
-		t.Errorf("Migrate of an up-to-date schema as editor: %v", err)
+		t.Errorf("Migrate of an up-to-date schema as secret editor: %v", err)
 	}
 	if _, err := editor.FingerprintKey(ctx); err != nil {
-		t.Errorf("FingerprintKey as editor: %v", err)
+		t.Errorf("FingerprintKey as secret editor: %v", err)
 	}
-	if err := editor.CreateBackend(ctx, &state.Backend{Name: "bao", Type: "openbao", Config: []byte(`{"mount":"secret"}`)}); err != nil {
-		t.Errorf("CreateBackend as editor: %v", err)
-	}
-	sec := &state.Secret{Name: "db", BackendName: "default", Data: map[string]string{"PASSWORD": "p1"}}
+	backends := f.snapshot(t).Backends
+	sec := &state.Secret{Name: "db", BackendName: "kv", Data: map[string]string{"PASSWORD": "p1"}}
 	if err := editor.CreateSecret(ctx, sec); err != nil {
-		t.Fatalf("CreateSecret with data as editor: %v", err)
+		t.Fatalf("CreateSecret with data as secret editor: %v", err)
 	}
 	sec.Data = map[string]string{"PASSWORD": "p2"}
 	if err := editor.UpdateSecret(ctx, sec, true); err != nil {
-		t.Fatalf("UpdateSecret with data as editor: %v", err)
+		t.Fatalf("UpdateSecret with data as secret editor: %v", err)
 	}
 	got, err := editor.GetSecret(ctx, "db", true)
 	if err != nil || got.Data["PASSWORD"] != "p2" || got.DataVersion != 2 || got.BackendVersion != 2 {
-		t.Errorf("GetSecret(withData) as editor = data %v, version %d/%d, %v", got.Data != nil, got.DataVersion, got.BackendVersion, err)
+		t.Errorf("GetSecret(withData) as secret editor = data %v, version %d/%d, %v", got.Data != nil, got.DataVersion, got.BackendVersion, err)
 	}
 	if err := editor.AppendAudit(ctx, state.AuditEntry{Action: "update", Kind: "secret", Name: "db", Outcome: "ok"}); err != nil {
-		t.Errorf("AppendAudit as editor: %v", err)
+		t.Errorf("AppendAudit as secret editor: %v", err)
 	}
 	if err := editor.DeleteSecret(ctx, "db", sec.Generation); err != nil {
-		t.Errorf("DeleteSecret as editor: %v", err)
+		t.Errorf("DeleteSecret as secret editor: %v", err)
 	}
+
+	// Backends are the backend admin's.
+	wantDenied(t, "CreateBackend as secret editor", editor.CreateBackend(ctx, &state.Backend{Name: "bao", Type: "openbao"}), `backend "bao"`, "table backends")
+	kv := backends[slices.IndexFunc(backends, func(b state.Backend) bool { return b.Name == "kv" })]
+	kv.IsDefault = true
+	wantDenied(t, "UpdateBackend as secret editor", editor.UpdateBackend(ctx, &kv), `backend "kv"`, "table backends")
+	wantDenied(t, "DeleteBackend as secret editor", editor.DeleteBackend(ctx, "kv", kv.Generation), `backend "kv"`, "table backends")
+	wantSQLDenied(t, editor, `UPDATE `+f.schema+`.backends SET description = 'x'`)
 	// Moving a secret starts with a journal entry: only the migrator's.
-	err = editor.StartMigration(ctx, &state.Migration{SecretName: "openai", FromBackend: "default", ToBackend: "bao"})
-	wantDenied(t, "StartMigration as editor", err, "table secret_migrations")
+	err = editor.StartMigration(ctx, &state.Migration{SecretName: "openai", FromBackend: "default", ToBackend: "kv"})
+	wantDenied(t, "StartMigration as secret editor", err, "table secret_migrations")
 
 	wantSQLDenied(t, editor, `CREATE TABLE `+f.schema+`.x (id int)`)
 	wantSQLDenied(t, editor, `ALTER TABLE `+f.schema+`.secrets ADD COLUMN x int`)
@@ -309,11 +319,133 @@ func TestEditorRoleWritesButNoDDL(t *testing.T) {
 	wantSQLDenied(t, editor, `CREATE FUNCTION `+f.schema+`.f() RETURNS int LANGUAGE sql AS 'SELECT 1'`)
 
 	if err := l.Release(ctx); err != nil {
-		t.Errorf("Release as editor: %v", err)
+		t.Errorf("Release as secret editor: %v", err)
 	}
 	if held, _, err := f.owner.LockStatus(ctx); err != nil || held {
 		t.Errorf("after Release: held %v, %v", held, err)
 	}
+	if diff := cmp.Diff(backends, f.snapshot(t).Backends); diff != "" {
+		t.Errorf("the secret editor's refused backend writes changed backends (-before +after):\n%s", diff)
+	}
+}
+
+// A backend admin creates, changes and deletes backends and sees secrets
+// like a viewer: Postgres refuses it the values, the fingerprint key, every
+// secret write and the journal, and the secrets stay as they were.
+func TestBackendAdminRoleWritesBackendsOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newRolesFixture(t)
+	admin := f.login(t, state.RoleBackendAdmin)
+
+	l, err := admin.Lock(ctx, state.LockOptions{Operation: "apply", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Lock as backend admin: %v", err)
+	}
+	if err := admin.Migrate(ctx); err != nil {
+		t.Errorf("Migrate of an up-to-date schema as backend admin: %v", err)
+	}
+	before := f.snapshot(t)
+	b := &state.Backend{Name: "bao", Type: "openbao", Config: []byte(`{"mount":"secret"}`)}
+	if err := admin.CreateBackend(ctx, b); err != nil {
+		t.Fatalf("CreateBackend as backend admin: %v", err)
+	}
+	b.Description = "cluster OpenBao"
+	if err := admin.UpdateBackend(ctx, b); err != nil {
+		t.Fatalf("UpdateBackend as backend admin: %v", err)
+	}
+	if err := admin.DeleteBackend(ctx, "bao", b.Generation); err != nil {
+		t.Fatalf("DeleteBackend as backend admin: %v", err)
+	}
+	if err := admin.AppendAudit(ctx, state.AuditEntry{Action: "delete", Kind: "secretbackend", Name: "bao", Outcome: "ok"}); err != nil {
+		t.Errorf("AppendAudit as backend admin: %v", err)
+	}
+	// It sees where secrets are (a backend holding secrets cannot go).
+	ss, err := admin.ListSecrets(ctx, false)
+	if err != nil || len(ss) != 1 || ss[0].Data != nil || !ss[0].HasData {
+		t.Errorf("ListSecrets(withData=false) as backend admin = %+v, %v", ss, err)
+	}
+	def := before.Backends[0]
+	wantErr := admin.DeleteBackend(ctx, "default", def.Generation)
+	if wantErr == nil {
+		t.Error("DeleteBackend(default) as backend admin succeeded")
+	}
+
+	// Values, the key and secret writes: refused by Postgres itself.
+	wantSQLDenied(t, admin, `SELECT data FROM `+f.schema+`.secrets`)
+	wantSQLDenied(t, admin, `SELECT fingerprint_key FROM `+f.schema+`.installation`)
+	_, err = admin.GetSecret(ctx, "openai", true)
+	wantDenied(t, "GetSecret(withData=true) as backend admin", err, `secret "openai"`)
+	_, err = admin.FingerprintKey(ctx)
+	wantDenied(t, "FingerprintKey as backend admin", err, "fingerprint key", "table installation")
+	err = admin.CreateSecret(ctx, &state.Secret{Name: "new", BackendName: "default", Data: map[string]string{"K": "v"}})
+	wantDenied(t, "CreateSecret as backend admin", err, `secret "new"`, "table secrets")
+	sec := ss[0]
+	sec.Labels = map[string]string{"team": "x"}
+	wantDenied(t, "UpdateSecret as backend admin", admin.UpdateSecret(ctx, &sec, false), `secret "openai"`, "table secrets")
+	wantDenied(t, "DeleteSecret as backend admin", admin.DeleteSecret(ctx, "openai", sec.Generation), `secret "openai"`, "table secrets")
+	err = admin.StartMigration(ctx, &state.Migration{SecretName: "openai", FromBackend: "default", ToBackend: "x"})
+	wantDenied(t, "StartMigration as backend admin", err, "table secret_migrations")
+	wantSQLDenied(t, admin, `CREATE TABLE `+f.schema+`.x (id int)`)
+	wantSQLDenied(t, admin, `DELETE FROM `+f.schema+`.audit_log`)
+
+	if err := l.Release(ctx); err != nil {
+		t.Errorf("Release as backend admin: %v", err)
+	}
+	after := f.snapshot(t)
+	if diff := cmp.Diff(before.Secrets, after.Secrets); diff != "" {
+		t.Errorf("the backend admin's refused secret writes changed secrets (-before +after):\n%s", diff)
+	}
+}
+
+// An installation set up by an earlier mcpctl has mcpctl_editor with its
+// own rights, granted to login roles. db roles turns it into a member of
+// the two roles it was split into: it holds no rights of its own on the
+// schema any more, and its members can still do what they did.
+func TestEnsureRolesConvertsLegacyEditor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newRolesFixture(t)
+	// As an earlier `db roles` left it (roles are cluster-wide: another
+	// test may have created it already).
+	_, err := f.owner.Pool().Exec(ctx, `DO $$BEGIN CREATE ROLE mcpctl_editor NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.owner.Pool().Exec(ctx, `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA `+f.schema+` TO mcpctl_editor`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.owner.EnsureRoles(ctx); err != nil {
+		t.Fatalf("EnsureRoles with a legacy mcpctl_editor: %v", err)
+	}
+	var own int
+	err = f.owner.Pool().QueryRow(ctx, `
+		SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+		WHERE n.nspname = $1 AND a.grantee = 'mcpctl_editor'::regrole`, f.schema).Scan(&own)
+	if err != nil || own != 0 {
+		t.Errorf("mcpctl_editor still holds %d rights of its own on the schema's tables (%v), want 0", own, err)
+	}
+	var member []string
+	rows, err := f.owner.Pool().Query(ctx, `
+		SELECT r.rolname::text FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+		WHERE m.member = 'mcpctl_editor'::regrole ORDER BY 1`)
+	if err == nil {
+		member, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil || !slices.Equal(member, []string{state.RoleBackendAdmin, state.RoleSecretEditor}) {
+		t.Errorf("mcpctl_editor is a member of %v (%v), want %s and %s", member, err, state.RoleBackendAdmin, state.RoleSecretEditor)
+	}
+
+	// A login role granted the old editor keeps working through it.
+	old := f.login(t, state.LegacyRoleEditor)
+	if err := old.CreateBackend(ctx, &state.Backend{Name: "kv", Type: "plaintext"}); err != nil {
+		t.Errorf("CreateBackend through the legacy editor: %v", err)
+	}
+	if err := old.CreateSecret(ctx, &state.Secret{Name: "db", BackendName: "kv", Data: map[string]string{"K": "v"}}); err != nil {
+		t.Errorf("CreateSecret through the legacy editor: %v", err)
+	}
+	err = old.StartMigration(ctx, &state.Migration{SecretName: "db", FromBackend: "kv", ToBackend: "default"})
+	wantDenied(t, "StartMigration through the legacy editor", err, "table secret_migrations")
 }
 
 // The migrator runs the migration protocol's database steps.

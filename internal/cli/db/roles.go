@@ -29,12 +29,19 @@ func NewCmdRoles(f *cmdutil.Factory, runF func(*RolesOptions) error) *cobra.Comm
 		Long: `Create (idempotently) the Postgres roles that enforce least privilege on the
 state schema, so the database refuses what a job should not do:
 
-  mcpctl_viewer     read everything except secret values and the fingerprint
-                    key (enough for plan, drift, get and history)
-  mcpctl_editor     also write backends and secrets, values included (apply,
-                    create, delete, exec); the audit log is append-only
-  mcpctl_migrator   also write the migration journal: move secrets between
-                    backends (migrate secrets, apply of plans with moves)
+  mcpctl_viewer          read everything except secret values and the
+                         fingerprint key (plan, drift, get, history)
+  mcpctl_secret_editor   also write secrets, values included (apply of secret
+                         changes, create/delete secret, exec, env); not backends
+  mcpctl_backend_admin   also write backends (apply of backend changes,
+                         create/delete secretbackend); never reads a value
+  mcpctl_migrator        both editors' rights and the migration journal: move
+                         secrets (migrate secrets, apply of any plan)
+
+The audit log is append-only for all of them. An mcpctl_editor role left by an
+earlier mcpctl loses its own rights on the schema and becomes a member of
+mcpctl_secret_editor and mcpctl_backend_admin, so whoever was granted it keeps
+what they could do; move them to the new roles and drop it.
 
 The roles cannot log in; grant them to the login roles your jobs use. Role
 names are global to the Postgres cluster; the privileges are set on the
@@ -70,6 +77,10 @@ func runRoles(ctx context.Context, opts *RolesOptions) error {
 		return err
 	}
 
+	legacy, err := store.LegacyEditorExists(ctx)
+	if err != nil {
+		return fmt.Errorf("schema %q: %w", store.Schema(), err)
+	}
 	out := opts.IO.Out
 	var created []string
 	for _, r := range state.Roles() {
@@ -108,10 +119,16 @@ func runRoles(ctx context.Context, opts *RolesOptions) error {
 	fmt.Fprintln(out, "\nGrant them to the login roles your jobs use, e.g.:")
 	for _, g := range [][2]string{
 		{"GRANT " + state.RoleViewer + " TO ci_plan;", "plan, drift"},
-		{"GRANT " + state.RoleEditor + " TO ci_apply;", "apply without secret moves"},
-		{"GRANT " + state.RoleMigrator + " TO ci_migrate;", "apply with moves, migrate secrets"},
+		{"GRANT " + state.RoleSecretEditor + " TO app_team;", "secrets, not backends"},
+		{"GRANT " + state.RoleBackendAdmin + " TO platform_team;", "backends, never a value"},
+		{"GRANT " + state.RoleMigrator + " TO ci_apply;", "any apply, migrate secrets"},
 	} {
-		fmt.Fprintf(out, "  %-37s -- %s\n", g[0], g[1])
+		fmt.Fprintf(out, "  %-46s -- %s\n", g[0], g[1])
+	}
+	if legacy {
+		fmt.Fprintf(out, "\n%s (from an earlier mcpctl) now holds no rights of its own on schema %q: it is a member of %s and %s,\n"+
+			"so its members keep what they could do. Grant them the role they need instead, then DROP ROLE %s (docs/security.md).\n",
+			state.LegacyRoleEditor, store.Schema(), state.RoleSecretEditor, state.RoleBackendAdmin, state.LegacyRoleEditor)
 	}
 	return nil
 }
