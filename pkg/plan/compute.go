@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcpctl/mcpctl/pkg/drivers"
 	"github.com/mcpctl/mcpctl/pkg/manifest"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
@@ -62,8 +61,8 @@ type computer struct {
 	// resumed marks journal entries a migrate action resumes.
 	resumed map[int64]bool
 	// tokens maps a backend that exists after the plan (or is deleted by it)
-	// to the secrets its config references.
-	tokens map[string][]drivers.SecretRef
+	// to its credential edges (On left empty: placement is decided later).
+	tokens map[string][]CredentialEdge
 	// statErrs groups failed Stats by backend and error for one message each.
 	statErrs map[[2]string][]string
 	// resourceCycle: a credential cycle was reported; the action cycle it
@@ -87,7 +86,7 @@ func newComputer(desired *manifest.Set, fp Fingerprints, actual *Snapshot, opts 
 		secretAction:  map[string]*Action{},
 		cleanups:      map[string][]*Action{},
 		resumed:       map[int64]bool{},
-		tokens:        map[string][]drivers.SecretRef{},
+		tokens:        map[string][]CredentialEdge{},
 		statErrs:      map[[2]string][]string{},
 	}
 	for i := range desired.Backends {

@@ -59,7 +59,7 @@ func (c *computer) planBackends() {
 }
 
 func (c *computer) backendRefs(name, typ string, raw []byte, declared bool) {
-	refs, err := drivers.Validate(typ, raw)
+	refs, err := CredentialEdges(name, typ, raw, nil)
 	if err != nil {
 		if declared {
 			c.problems.add(fmt.Sprintf("secretbackend/%s: config: %v", name, err))

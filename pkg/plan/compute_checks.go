@@ -53,14 +53,14 @@ func (c *computer) checkTokens() {
 			continue
 		}
 		for _, ref := range c.tokens[b] {
-			d, declared := c.dSecrets[ref.Name]
-			r, inState := c.rSecrets[ref.Name]
+			d, declared := c.dSecrets[ref.Secret]
+			r, inState := c.rSecrets[ref.Secret]
 			switch {
 			case !declared && !inState:
-				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %q (tokenSecretRef) is neither declared nor in state", b, ref.Name))
+				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %q (tokenSecretRef) is neither declared nor in state", b, ref.Secret))
 				continue
-			case c.placedAfter(ref.Name) == "":
-				c.problems.add(fmt.Sprintf("secret/%s cannot be deleted: backend %s takes its credential from it (tokenSecretRef)", ref.Name, b))
+			case c.placedAfter(ref.Secret) == "":
+				c.problems.add(fmt.Sprintf("secret/%s cannot be deleted: backend %s takes its credential from it (tokenSecretRef)", ref.Secret, b))
 				continue
 			}
 			var keys []string
@@ -71,7 +71,7 @@ func (c *computer) checkTokens() {
 				keys = r.Keys
 			}
 			if ref.Key != "" && keys != nil && !slices.Contains(keys, ref.Key) {
-				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %s has no key %q (keys: %s)", b, ref.Name, ref.Key, strings.Join(keys, ", ")))
+				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %s has no key %q (keys: %s)", b, ref.Secret, ref.Key, strings.Join(keys, ", ")))
 			}
 		}
 	}
@@ -80,67 +80,20 @@ func (c *computer) checkTokens() {
 // checkCycles names every cycle of "backend takes its credential from a
 // secret placed on a backend that ...", in the state the plan leads to.
 func (c *computer) checkCycles() {
-	type edge struct{ secret, to string }
-	edges := map[string][]edge{}
+	var edges []CredentialEdge
 	for _, b := range sortedKeys(c.tokens) {
 		if !c.backendExistsAfter(b) {
 			continue
 		}
-		for _, ref := range c.tokens[b] {
-			if to := c.placedAfter(ref.Name); to != "" {
-				edges[b] = append(edges[b], edge{ref.Name, to})
-			}
+		for _, e := range c.tokens[b] {
+			e.On = c.placedAfter(e.Secret)
+			edges = append(edges, e)
 		}
 	}
-	seen := map[string]bool{}
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string // alternating backend, secret, backend, ...
-	var visit func(b string)
-	visit = func(b string) {
-		color[b] = grey
-		stack = append(stack, b)
-		for _, e := range edges[b] {
-			stack = append(stack, "secret/"+e.secret)
-			switch color[e.to] {
-			case white:
-				visit(e.to)
-			case grey:
-				start := slices.Index(stack, e.to)
-				cyc := rotate(slices.Clone(stack[start:]))
-				key := strings.Join(cyc, " -> ")
-				if !seen[key] {
-					seen[key] = true
-					c.problems.add("dependency cycle: " + key + " -> " + cyc[0] + " (a backend's credential must live on a backend that does not depend on it)")
-					c.resourceCycle = true
-				}
-			}
-			stack = stack[:len(stack)-1]
-		}
-		stack = stack[:len(stack)-1]
-		color[b] = black
+	for _, cyc := range CredentialCycles(edges) {
+		c.problems.add("dependency cycle: " + cyc.String() + " (a backend's credential must live on a backend that does not depend on it)")
+		c.resourceCycle = true
 	}
-	for _, b := range sortedKeys(edges) {
-		if color[b] == white {
-			visit(b)
-		}
-	}
-}
-
-// rotate starts a cycle of alternating backends and secrets at its
-// smallest backend, so each cycle is named one way.
-func rotate(cyc []string) []string {
-	best := 0
-	for i := 0; i < len(cyc); i += 2 {
-		if cyc[i] < cyc[best] {
-			best = i
-		}
-	}
-	return append(cyc[best:], cyc[:best]...)
 }
 
 // checkDeletes applies the mass-delete guard.

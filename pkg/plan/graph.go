@@ -31,7 +31,7 @@ func (c *computer) link() {
 	tokenActions := func(b string) []*Action {
 		var out []*Action
 		for _, ref := range c.tokens[b] {
-			if t := c.secretAction[ref.Name]; t != nil && t.Action != Delete {
+			if t := c.secretAction[ref.Secret]; t != nil && t.Action != Delete {
 				out = append(out, t)
 			}
 		}
@@ -73,7 +73,7 @@ func (c *computer) link() {
 				}
 			case Delete:
 				for _, ref := range c.tokens[a.Name] {
-					if t := c.secretAction[ref.Name]; t != nil && t.Action == Delete {
+					if t := c.secretAction[ref.Secret]; t != nil && t.Action == Delete {
 						dep(t, a)
 					}
 				}

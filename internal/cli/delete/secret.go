@@ -11,6 +11,7 @@ import (
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
+	planpkg "github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
@@ -107,14 +108,14 @@ func checkNotCredential(ctx context.Context, store *state.Store, name string) er
 		return err
 	}
 	for _, b := range bs {
-		deps, err := drivers.Validate(b.Type, b.Config)
+		edges, err := planpkg.CredentialEdges(b.Name, b.Type, b.Config, nil)
 		if err != nil {
 			continue // a backend whose config no longer validates cannot use it either
 		}
-		for _, d := range deps {
-			if d.Name == name {
+		for _, e := range edges {
+			if e.Secret == name {
 				return cmdutil.WithHint(
-					fmt.Errorf("secret %q: %w: backend %q reads its credentials from it (key %q)", name, state.ErrInUse, b.Name, d.Key),
+					fmt.Errorf("secret %q: %w: backend %q reads its credentials from it (key %q)", name, state.ErrInUse, b.Name, e.Key),
 					"delete or reconfigure backend %s first", b.Name)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mcpctl/mcpctl/pkg/drivers"
 	planpkg "github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
@@ -132,13 +131,13 @@ func Build(snap *planpkg.Snapshot, p *planpkg.Plan) *Graph {
 		if b.node.Change == planpkg.Delete {
 			continue
 		}
-		refs, err := drivers.Validate(b.typ, b.config)
+		edges, err := planpkg.CredentialEdges(n, b.typ, b.config, func(secret string) string { return placed[secret] })
 		if err != nil {
 			continue // the plan and describe report invalid configs
 		}
-		for _, ref := range refs {
-			if on, ok := placed[ref.Name]; ok {
-				g.Tokens = append(g.Tokens, TokenEdge{From: n, To: on, Secret: ref.Name})
+		for _, e := range edges {
+			if e.On != "" {
+				g.Tokens = append(g.Tokens, TokenEdge{From: n, To: e.On, Secret: e.Secret})
 			}
 		}
 	}

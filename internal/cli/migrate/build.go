@@ -221,64 +221,47 @@ func rowSummary(r state.Secret) *planpkg.Summary {
 
 // credentialCycles reports backends whose credentials would, after the
 // move, be kept on the backend itself, directly or through other backends'
-// credentials: such a backend could never be opened again.
+// credentials: such a backend could never be opened again. Only cycles
+// through a moved secret count: cycles that exist already are not this
+// command's doing.
 func credentialCycles(snap *planpkg.Snapshot, moved []state.Secret, to string) []string {
 	placed := make(map[string]string, len(snap.Secrets))
 	for _, s := range snap.Secrets {
 		placed[s.Name] = s.BackendName
 	}
-	for _, s := range moved {
-		placed[s.Name] = to
-	}
 	isMoved := map[string]bool{}
 	for _, s := range moved {
+		placed[s.Name] = to
 		isMoved[s.Name] = true
 	}
-	// uses[b] are the (secret, backend holding it) pairs b's credentials
-	// come from, after the move.
-	type edge struct{ secret, backend string }
-	uses := map[string][]edge{}
+	var edges []planpkg.CredentialEdge
 	for _, b := range snap.Backends {
-		refs, err := drivers.Validate(b.Type, b.Config)
+		es, err := planpkg.CredentialEdges(b.Name, b.Type, b.Config, func(secret string) string { return placed[secret] })
 		if err != nil {
 			continue // not ours to judge here; opening the backend says why
 		}
-		for _, ref := range refs {
-			if on, ok := placed[ref.Name]; ok {
-				uses[b.Name] = append(uses[b.Name], edge{ref.Name, on})
+		edges = append(edges, es...)
+	}
+	// One problem per backend caught in a new cycle, naming the cycle from it.
+	byBackend := map[string]planpkg.CredentialCycle{}
+	for _, cyc := range planpkg.CredentialCycles(edges) {
+		if !slices.ContainsFunc(cyc, func(e planpkg.CredentialEdge) bool { return isMoved[e.Secret] }) {
+			continue
+		}
+		for _, b := range cyc.Backends() {
+			if _, ok := byBackend[b]; !ok {
+				byBackend[b] = cyc.From(b)
 			}
 		}
 	}
 	var problems []string
-	for _, b := range slices.Sorted(maps.Keys(uses)) {
-		// Depth-first from b, looking for a way back to b that goes
-		// through a moved secret (cycles that exist already are not this
-		// command's doing).
+	for _, b := range slices.Sorted(maps.Keys(byBackend)) {
 		var path []string
-		seen := map[string]bool{}
-		var walk func(cur string, viaMoved bool) bool
-		walk = func(cur string, viaMoved bool) bool {
-			for _, e := range uses[cur] {
-				step := fmt.Sprintf("secret/%s on %s", e.secret, e.backend)
-				path = append(path, step)
-				m := viaMoved || isMoved[e.secret]
-				if e.backend == b && m {
-					return true
-				}
-				if e.backend != b && !seen[e.backend] {
-					seen[e.backend] = true
-					if walk(e.backend, m) {
-						return true
-					}
-				}
-				path = path[:len(path)-1]
-			}
-			return false
+		for _, e := range byBackend[b] {
+			path = append(path, fmt.Sprintf("secret/%s on %s", e.Secret, e.On))
 		}
-		if walk(b, false) {
-			problems = append(problems, fmt.Sprintf("the move would make secretbackend/%s depend on itself for its credentials (secretbackend/%s → %s); keep them on a backend that does not depend on %s",
-				b, b, strings.Join(path, " → "), b))
-		}
+		problems = append(problems, fmt.Sprintf("the move would make secretbackend/%s depend on itself for its credentials (secretbackend/%s → %s); keep them on a backend that does not depend on %s",
+			b, b, strings.Join(path, " → "), b))
 	}
 	return problems
 }
