@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpctl/mcpctl/pkg/drivers"
 )
 
 func itoa[T ~int | ~int64](i T) string { return strconv.FormatInt(int64(i), 10) }
@@ -42,65 +44,14 @@ func canonicalJSON(raw json.RawMessage) (json.RawMessage, error) {
 	return b, err
 }
 
-// credentialWords mark config fields whose string values are treated as
-// credentials in displayed summaries.
-var credentialWords = []string{"password", "passwd", "token", "secret", "credential", "privatekey", "apikey"}
-
-func looksLikeCredential(key string) bool {
-	k := strings.ToLower(key)
-	for _, suffix := range []string{"ref", "file", "path", "method"} {
-		if strings.HasSuffix(k, suffix) {
-			return false
-		}
-	}
-	for _, w := range credentialWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// maskConfig returns the canonical config with credential-looking string
-// fields replaced by "(sensitive)". Backend configs are meant to reference
-// credentials (tokenSecretRef), so this is a second line of defence for
-// display, not the only one. An undecodable config is shown as a string
-// saying so rather than verbatim.
+// maskConfig is drivers.MaskConfig for a summary: an undecodable config is
+// shown as a string saying so rather than verbatim.
 func maskConfig(raw json.RawMessage) json.RawMessage {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	m, err := drivers.MaskConfig(raw)
+	if err != nil {
 		return json.RawMessage(`"(invalid JSON)"`)
 	}
-	if m, ok := v.(map[string]any); ok && len(m) == 0 {
-		return nil
-	}
-	b, _ := json.Marshal(mask(v))
-	return b
-}
-
-func mask(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			if _, isString := e.(string); isString && looksLikeCredential(k) {
-				out[k] = "(sensitive)"
-				continue
-			}
-			out[k] = mask(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = mask(e)
-		}
-		return out
-	}
-	return v
+	return m
 }
 
 // changedKeys lists the top-level keys whose values differ between two

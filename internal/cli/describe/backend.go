@@ -133,60 +133,18 @@ func checkHealth(ctx context.Context, d deps, b state.Backend) *drivers.Health {
 	return &h
 }
 
-// maskedConfig renders a backend config as YAML with credentials replaced by
-// "(sensitive)". References to secrets (tokenSecretRef: {name, key}) are not
-// credentials and are shown.
+// maskedConfig renders a backend config as YAML, masked by
+// drivers.MaskConfig.
 func maskedConfig(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
-		return "", nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	m, err := drivers.MaskConfig(raw)
+	if err != nil || m == nil {
 		return "", err
 	}
-	out, err := yaml.Marshal(mask("", v))
+	out, err := yaml.JSONToYAML(m)
 	if err != nil {
 		return "", err
 	}
 	return string(out), nil
-}
-
-// sensitiveKey reports whether a config key holds a credential by name.
-func sensitiveKey(k string) bool {
-	k = strings.ToLower(k)
-	if strings.HasSuffix(k, "ref") || strings.HasSuffix(k, "file") || strings.HasSuffix(k, "path") {
-		return false // a reference or a path to the credential, not the credential
-	}
-	for _, s := range []string{"token", "password", "secret", "credential", "privatekey", "clientkey", "apikey"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func mask(key string, v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = mask(k, e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = mask(key, e)
-		}
-		return out
-	case nil:
-		return nil
-	default:
-		if sensitiveKey(key) {
-			return "(sensitive)"
-		}
-		return x
-	}
 }
 
 func notFoundHint(err error, plural string) error {
