@@ -101,6 +101,13 @@ func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 		if moved := plan.Stale(p, snap); len(moved) > 0 {
 			return p, nil, &StaleError{Moved: moved}
 		}
+		lookup := o.Engine.LookupEnv
+		if lookup == nil {
+			lookup = opts.LookupEnv
+		}
+		if err := Precheck(ctx, o.Store, o.Pool, p, lookup); err != nil {
+			return p, nil, err
+		}
 	case o.Build != nil:
 		snap, _, err := plan.Gather(ctx, o.Store, o.Pool, &manifest.Set{}, opts)
 		if err != nil {

@@ -44,8 +44,15 @@ func Save(w io.Writer, p *Plan) error {
 
 // WriteFile saves the plan to path with mode 0600, atomically: a temporary
 // file in the same directory is written, synced and renamed over path, so a
-// reader never sees half a plan and the file is never world-readable.
+// reader never sees half a plan and the file is never world-readable. A
+// plan that needs literal values is refused (CheckSaveable) and nothing is
+// written.
 func WriteFile(path string, p *Plan) (err error) {
+	if p != nil {
+		if err := CheckSaveable(p); err != nil {
+			return err
+		}
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +65,7 @@ func TestWriteFileIsPrivateAndAtomic(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old contents"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := richPlan(t)
+	p := withoutLiterals(richPlan(t))
 	if err := WriteFile(path, p); err != nil {
 		t.Fatal(err)
 	}
@@ -154,5 +155,44 @@ func TestLoadRejects(t *testing.T) {
 				t.Errorf("Load: %v\nwant an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// withoutLiterals turns the plan's literal sources into fromEnv ones, so it
+// can be saved.
+func withoutLiterals(p *Plan) *Plan {
+	for i := range p.Actions {
+		if v := p.Actions[i].Values; v != nil {
+			for j := range v.Sources {
+				if v.Sources[j].Literal {
+					v.Sources[j].Literal, v.Sources[j].FromEnv = false, "FROM_LITERAL"
+				}
+			}
+		}
+	}
+	return p
+}
+
+func TestWriteFileRefusesLiterals(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plan.json")
+	err := WriteFile(path, richPlan(t))
+	var le *LiteralError
+	if !errors.As(err, &le) {
+		t.Fatalf("WriteFile of a plan with a literal: %v, want a *LiteralError", err)
+	}
+	want := "secret/db-password key PASSWORD (declared at secrets/apps.yaml:12)"
+	if len(le.Keys) != 1 || le.Keys[0] != want {
+		t.Errorf("keys %q, want [%q]", le.Keys, want)
+	}
+	if strings.Contains(err.Error(), literalValue) {
+		t.Error("the error holds the literal value")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files written: %v", entries)
+	}
+	if err := CheckSaveable(withoutLiterals(richPlan(t))); err != nil {
+		t.Errorf("a plan without literals: %v", err)
 	}
 }

@@ -58,8 +58,11 @@ problem. Warnings, such as literal values in the manifests, go to stderr.
 
 -o json prints the plan document (docs/plan-json.md), -o markdown a pull-request
 comment with a Mermaid drawing of the migrations. --out FILE saves the plan
-(mode 0600, no values) for 'mcpctl apply FILE', which runs exactly it and
-refuses it if anything it was computed from has moved since.
+(mode 0600, no values) for 'mcpctl apply FILE', which runs exactly it, and
+refuses it before changing anything if what it was computed from has moved
+since or if an action could not run (an environment variable unset, a file
+unreadable or changed). A plan needing literal 'value:'s is not saved (exit 1):
+apply such manifests with 'apply -f', or use fromEnv/fromFile.
 
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 means no changes and
 2 means there are changes.`,
@@ -124,6 +127,13 @@ func run(ctx context.Context, opts *Options) error {
 		return cmdutil.PlanProblems(opts.IO, err)
 	}
 	cmdutil.PrintWarnings(opts.IO, p.Warnings)
+	if opts.Out != "" {
+		// Refuse before printing anything: a plan that would apply only
+		// partly from the file is not one to review.
+		if err := planpkg.CheckSaveable(p); err != nil {
+			return cmdutil.WithHint(err, "apply these manifests directly with `mcpctl apply -f`, or give those values with fromEnv or fromFile so a saved plan can resolve them")
+		}
+	}
 
 	if err := Render(opts.IO, p, opts.Output); err != nil {
 		return err
