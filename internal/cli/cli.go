@@ -50,6 +50,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) (code int) {
 	}()
 
 	root := NewCmdRoot(f)
+	args, err := cmdutil.ExpandKindNames(root, args)
+	if err != nil {
+		printError(f.IOStreams.ErrOut, err, "mcpctl")
+		return cmdutil.ExitCode(err)
+	}
 	root.SetArgs(args)
 	root.SetIn(f.IOStreams.In)
 	root.SetOut(f.IOStreams.Out)

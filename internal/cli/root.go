@@ -131,6 +131,10 @@ Exit codes: 0 success (no changes), 1 error, 2 changes or drift found.`,
 	used := map[string]bool{}
 	for _, c := range commandSet(f) {
 		c.cmd.GroupID = c.group
+		if c.group == groupResources {
+			// get, describe, create, delete: `get secret/openai` works.
+			cmdutil.MarkKindVerb(c.cmd)
+		}
 		root.AddCommand(c.cmd)
 		used[c.group] = true
 	}

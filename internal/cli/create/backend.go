@@ -41,7 +41,7 @@ func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.
 	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store}
 	cmd := &cobra.Command{
 		Use:     "secretbackend NAME --type TYPE [flags]",
-		Aliases: []string{"backend"},
+		Aliases: cmdutil.KindSecretBackend.AliasesFor("secretbackend"),
 		Short:   "Create a secret backend",
 		Long: `Create a secret backend. The config is validated by the backend type's driver;
 nothing is contacted yet (describe secretbackend runs a live check).

@@ -37,8 +37,9 @@ type SecretOptions struct {
 func NewCmdSecret(f *cmdutil.Factory, runF func(*SecretOptions) error) *cobra.Command {
 	opts := &SecretOptions{IO: f.IOStreams, Store: f.Store, Pool: f.Pool}
 	cmd := &cobra.Command{
-		Use:   "secret NAME [--backend B] (--from-literal KEY=VALUE... | --from-env-file FILE)",
-		Short: "Create a secret with its values on a backend",
+		Use:     "secret NAME [--backend B] (--from-literal KEY=VALUE... | --from-env-file FILE)",
+		Aliases: cmdutil.KindSecret.AliasesFor("secret"),
+		Short:   "Create a secret with its values on a backend",
 		Long: `Create a secret: its values are written to the backend (the default one unless
 --backend names another) with mcpctl's owner marker, then its row is recorded.
 

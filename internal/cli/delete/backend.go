@@ -25,7 +25,7 @@ func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.
 	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store}
 	return &cobra.Command{
 		Use:               "secretbackend NAME",
-		Aliases:           []string{"backend"},
+		Aliases:           cmdutil.KindSecretBackend.AliasesFor("secretbackend"),
 		Short:             "Delete a secret backend that holds no secrets",
 		Example:           `  mcpctl delete secretbackend old-bao`,
 		Args:              cmdutil.ExactArgs(1, "name the backend: mcpctl delete secretbackend NAME"),

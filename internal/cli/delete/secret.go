@@ -29,6 +29,7 @@ func NewCmdSecret(f *cmdutil.Factory, runF func(*SecretOptions) error) *cobra.Co
 	opts := &SecretOptions{IO: f.IOStreams, Store: f.Store, Pool: f.Pool}
 	return &cobra.Command{
 		Use:               "secret NAME",
+		Aliases:           cmdutil.KindSecret.AliasesFor("secret"),
 		Short:             "Delete a secret (its backend object is soft-deleted)",
 		Example:           `  mcpctl delete secret openai`,
 		Args:              cmdutil.ExactArgs(1, "name the secret: mcpctl delete secret NAME"),

@@ -27,8 +27,8 @@ func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.
 	opts := &BackendOptions{deps: newDeps(f)}
 	return &cobra.Command{
 		Use:               "secretbackend NAME",
-		Aliases:           []string{"secretbackends", "backend"},
-		Short:             "Show a backend's config, secret count and live health",
+		Aliases:           cmdutil.KindSecretBackend.AliasesFor("secretbackend"),
+		Short:             "Show a backend's config, secret count and live health (exit 1 when unhealthy)",
 		Example:           `  mcpctl describe secretbackend bao`,
 		Args:              cmdutil.ExactArgs(1, "name the backend: mcpctl describe secretbackend NAME"),
 		ValidArgsFunction: cmdutil.CompleteBackendNames(f),
@@ -106,6 +106,11 @@ func runBackend(ctx context.Context, opts *BackendOptions) error {
 	}
 	if h.Err != nil {
 		field(w, "  Error", cs.Red(h.Err.Error()))
+	}
+	if h.Err != nil || !h.Reachable {
+		// Everything is printed; the exit code tells scripts (and
+		// `describe ... && deploy`) that the backend does not work.
+		return &cmdutil.ExitError{Code: cmdutil.CodeError}
 	}
 	return nil
 }

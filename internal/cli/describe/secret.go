@@ -27,7 +27,7 @@ func NewCmdSecret(f *cmdutil.Factory, runF func(*SecretOptions) error) *cobra.Co
 	opts := &SecretOptions{deps: newDeps(f)}
 	cmd := &cobra.Command{
 		Use:     "secret NAME",
-		Aliases: []string{"secrets"},
+		Aliases: cmdutil.KindSecret.AliasesFor("secret"),
 		Short:   "Show a secret's keys, placement and history, not its values",
 		Example: `  mcpctl describe secret openai
   # Print the values too (recorded in the audit log)

@@ -27,7 +27,7 @@ type Options struct {
 
 	Kind   string   // KindBackends, KindSecrets or KindAll
 	Names  []string // only these (each must exist)
-	Output string   // table, yaml, json
+	Output string   // table, wide, name, yaml, json
 }
 
 // NewCmdGet builds the `mcpctl get` group and its resource subcommands.
@@ -37,19 +37,25 @@ func NewCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "List secret backends and secrets",
 		Long: `List secret backends and secrets recorded in the state database.
 
-The default table is for people. -o yaml and -o json print canonical mcpctl/v1
+The default table is for people; -o wide adds columns (every key, labels,
+location, generation). -o name prints KIND/NAME, one per line, for scripts
+(xargs -n1 mcpctl describe). -o yaml and -o json print canonical mcpctl/v1
 manifests that 'mcpctl apply -f' accepts and that then plan as "No changes."
+A resource can also be named KIND/NAME, as in kubectl: get secretbackend/bao.
 Secrets are printed as placements (which backend holds them, no data): values
 never leave their backend through get.`,
 		Example: `  mcpctl get secretbackends
+  mcpctl get sb -o wide
   mcpctl get secret openai
+  mcpctl get secretbackend/bao -o yaml
+  mcpctl get secrets -o name
   mcpctl get all -o yaml > current.yaml
   mcpctl get secrets -o json | jq -r '.items[].metadata.name'`,
 		RunE: cmdutil.RequireSubcommand("specify a resource type"),
 	}
 	cmd.AddCommand(
-		newKindCmd(f, runF, KindBackends, []string{"secretbackend", "backends", "backend"}, "List secret backends", cmdutil.CompleteBackendNames(f)),
-		newKindCmd(f, runF, KindSecrets, []string{"secret"}, "List secrets and where they live", cmdutil.CompleteSecretNames(f)),
+		newKindCmd(f, runF, KindBackends, cmdutil.KindSecretBackend.AliasesFor(KindBackends), "List secret backends", cmdutil.CompleteBackendNames(f)),
+		newKindCmd(f, runF, KindSecrets, cmdutil.KindSecret.AliasesFor(KindSecrets), "List secrets and where they live", cmdutil.CompleteSecretNames(f)),
 		newKindCmd(f, runF, KindAll, nil, "List backends and secrets", nil),
 	)
 	return cmd
@@ -76,6 +82,6 @@ func newKindCmd(f *cmdutil.Factory, runF func(*Options) error, kind string, alia
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmdutil.OutputFlag(cmd, &opts.Output, "table", "yaml", "json")
+	cmdutil.OutputFlag(cmd, &opts.Output, "table", "wide", "name", "yaml", "json")
 	return cmd
 }

@@ -24,7 +24,7 @@ func TestGetFlags(t *testing.T) {
 		{args: []string{"backends"}, kind: KindBackends, output: "table"},
 		{args: []string{"all", "-o", "yaml"}, kind: KindAll, output: "yaml"},
 		{args: []string{"all", "x"}, err: `unexpected argument "x"`},
-		{args: []string{"secrets", "-o", "xml"}, err: `invalid argument "xml" for "-o, --output" flag: must be one of table|yaml|json`},
+		{args: []string{"secrets", "-o", "xml"}, err: `invalid argument "xml" for "-o, --output" flag: must be one of table|wide|name|yaml|json`},
 		{args: []string{}, err: "specify a resource type: one of all, secretbackends, secrets"},
 		{args: []string{"pods"}, err: `unknown resource type "pods"`},
 	}

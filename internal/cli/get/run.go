@@ -2,7 +2,10 @@ package get
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,7 +28,7 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 	// The backend table counts secrets per backend, so it needs them too.
-	if wantSecrets || opts.Output == "table" {
+	if wantSecrets || opts.Output == "table" || opts.Output == "wide" {
 		if ss, err = store.ListSecrets(ctx, false); err != nil {
 			return fmt.Errorf("schema %q: listing secrets: %w", store.Schema(), err)
 		}
@@ -46,6 +49,14 @@ func run(ctx context.Context, opts *Options) error {
 	}
 
 	switch opts.Output {
+	case "name":
+		for _, b := range shownB {
+			fmt.Fprintf(opts.IO.Out, "%s/%s\n", cmdutil.KindSecretBackend.Singular, b.Name)
+		}
+		for _, s := range shownS {
+			fmt.Fprintf(opts.IO.Out, "%s/%s\n", cmdutil.KindSecret.Singular, s.Name)
+		}
+		return nil
 	case "yaml", "json":
 		data, err := marshal(shownB, shownS, opts.Output)
 		if err != nil {
@@ -98,24 +109,85 @@ func backendTable(opts *Options, bs []state.Backend, all []state.Secret) error {
 		count[s.BackendName]++
 	}
 	now := opts.Now()
-	t := cmdutil.NewTable(opts.IO.Out, "NAME", "TYPE", "DEFAULT", "SECRETS", "AGE", "DESCRIPTION")
+	wide := opts.Output == "wide"
+	headers := []string{"NAME", "TYPE", "DEFAULT", "SECRETS", "AGE", "DESCRIPTION"}
+	if wide {
+		headers = append(headers, "URL", "MOUNT", "PROTECTED", "GENERATION", "LABELS")
+	}
+	t := cmdutil.NewTable(opts.IO.Out, headers...)
 	for _, b := range bs {
 		def := ""
 		if b.IsDefault {
 			def = "*"
 		}
-		t.Row(b.Name, b.Type, def, strconv.Itoa(count[b.Name]), cmdutil.Age(now, b.CreatedAt), b.Description)
+		row := []string{b.Name, b.Type, def, strconv.Itoa(count[b.Name]), cmdutil.Age(now, b.CreatedAt), b.Description}
+		if wide {
+			url, mount := configField(b.Config, "url"), configField(b.Config, "mount")
+			if p := configField(b.Config, "pathPrefix"); p != "" && mount != "" {
+				mount += "/" + p
+			}
+			row = append(row, orDash(url), orDash(mount), yesNo(b.Protected), strconv.FormatInt(b.Generation, 10), labelList(b.Labels))
+		}
+		t.Row(row...)
 	}
 	return t.Flush()
 }
 
 func secretTable(opts *Options, ss []state.Secret) error {
 	now := opts.Now()
-	t := cmdutil.NewTable(opts.IO.Out, "NAME", "BACKEND", "KEYS", "VERSION", "AGE")
+	wide := opts.Output == "wide"
+	headers := []string{"NAME", "BACKEND", "KEYS", "VERSION", "AGE"}
+	if wide {
+		headers = append(headers, "MANAGED", "PROTECTED", "GENERATION", "LOCATION", "LABELS")
+	}
+	t := cmdutil.NewTable(opts.IO.Out, headers...)
 	for _, s := range ss {
-		t.Row(s.Name, s.BackendName, keyList(s.Keys, 4), strconv.FormatInt(s.BackendVersion, 10), cmdutil.Age(now, s.CreatedAt))
+		keys := keyList(s.Keys, 4)
+		if wide {
+			keys = strings.Join(s.Keys, ",")
+		}
+		row := []string{s.Name, s.BackendName, keys, strconv.FormatInt(s.BackendVersion, 10), cmdutil.Age(now, s.CreatedAt)}
+		if wide {
+			row = append(row, yesNo(s.Managed), yesNo(s.Protected), strconv.FormatInt(s.Generation, 10), orDash(s.ExternalRef), labelList(s.Labels))
+		}
+		t.Row(row...)
 	}
 	return t.Flush()
+}
+
+// configField is a top-level string of a backend config ("" if absent).
+func configField(raw json.RawMessage, key string) string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	s, _ := m[key].(string)
+	return s
+}
+
+func labelList(labels map[string]string) string {
+	if len(labels) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		parts = append(parts, k+"="+labels[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // keyList shows up to max key names, then how many more.
