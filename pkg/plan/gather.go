@@ -204,6 +204,31 @@ func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[s
 	return ctx.Err()
 }
 
+// StatObjects observes the objects named on one backend the way planning
+// does (one bulk Stat from bulkStatMin objects on, otherwise at most
+// parallelism Stat calls at a time), never reading values. An absent object
+// is State Absent; a failure is recorded per object in Err, so callers can
+// report every one.
+func StatObjects(ctx context.Context, ds DriverSource, backend string, names []string, parallelism int) map[string]ObjectStatus {
+	out := make(map[string]ObjectStatus, len(names))
+	if len(names) == 0 {
+		return out
+	}
+	var mu sync.Mutex
+	jobs := make([]statJob, 0, len(names))
+	for _, n := range names {
+		jobs = append(jobs, statJob{backend: backend, ref: drivers.Ref(n), record: func(o ObjectStatus) {
+			mu.Lock()
+			defer mu.Unlock()
+			out[n] = o
+		}})
+	}
+	statBackend(ctx, ds, backend, jobs, make(chan struct{}, max(parallelism, 1)))
+	return out
+}
+
+// statBackend observes jobs, all on backend, holding a slot of sem for
+// each call to the backend.
 func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []statJob, sem chan struct{}) {
 	failAll := func(err error) {
 		for _, j := range jobs {

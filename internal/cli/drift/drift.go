@@ -94,13 +94,32 @@ type Report struct {
 	Backends int            `json:"backends"`
 	Secrets  int            `json:"secrets"`
 	Summary  map[string]int `json:"summary"`
-	Findings []Finding      `json:"findings"`
+	// Findings are what differs, decided by plan.CheckDrift.
+	Findings []Finding `json:"findings"`
 	// Changes are what `mcpctl apply -f` would do (with -f).
 	Changes []Change `json:"changes"`
 	// Problems are why the manifests cannot be planned against this state
 	// (with -f); they make the check fail.
 	Problems []string `json:"problems"`
 }
+
+// Finding is one difference (plan.CheckDrift decides them; this command
+// only reports).
+type Finding = planpkg.DriftFinding
+
+// Finding types, by the names the report uses.
+const (
+	Missing     = planpkg.Missing
+	Changed     = planpkg.Changed
+	Orphan      = planpkg.Orphan
+	Kept        = planpkg.Kept
+	Leftover    = planpkg.Leftover
+	Unreachable = planpkg.Unreachable
+	Unmanaged   = planpkg.Unmanaged
+	Unknown     = planpkg.Unknown
+	Lost        = planpkg.Lost
+	Drifted     = planpkg.Drift
+)
 
 // Change is one action of the plan of the manifests.
 type Change struct {
@@ -146,29 +165,31 @@ func run(ctx context.Context, opts *Options) error {
 		Changes:       []Change{},
 		Problems:      []string{},
 	}
-	found, err := checkState(ctx, store, pool, snap, opts.Parallelism)
-	if err != nil {
-		return err
-	}
-	rep.Findings = append(rep.Findings, found...)
+	var p *planpkg.Plan
 	if set != nil {
-		p, err := planpkg.Compute(set, fps, snap, popts)
 		var pe *planpkg.Error
+		p, err = planpkg.Compute(set, fps, snap, popts)
 		switch {
 		case errors.As(err, &pe):
 			rep.Problems = append(rep.Problems, pe.Problems...)
 		case err != nil:
 			return err
 		}
-		if p != nil {
-			addPlan(rep, p)
+	}
+	found, err := planpkg.CheckDrift(ctx, store, pool, snap, p, opts.Parallelism)
+	if err != nil {
+		return err
+	}
+	rep.Findings = append(rep.Findings, found...)
+	if p != nil {
+		for _, a := range p.Actions {
+			rep.Changes = append(rep.Changes, Change{ID: a.ID, Action: string(a.Action), Resource: a.Resource(), Reason: a.Reason})
 		}
 	}
-	sortFindings(rep.Findings)
 	rep.Summary = map[string]int{}
 	drift, failed := false, len(rep.Problems) > 0
 	for _, f := range rep.Findings {
-		rep.Summary[f.Type]++
+		rep.Summary[string(f.Type)]++
 		drift = drift || f.Drift
 		failed = failed || f.Type == Unreachable
 	}
@@ -204,30 +225,7 @@ func run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// addPlan adds what the plan of the manifests says: its actions as changes,
-// its findings except those the state check already reported.
-func addPlan(rep *Report, p *planpkg.Plan) {
-	seen := map[string]bool{}
-	for _, f := range rep.Findings {
-		if f.Kind == "secret" && (f.Type == Missing || f.Type == Changed) {
-			seen[f.Name] = true
-		}
-	}
-	for _, f := range p.Findings {
-		if (f.Type == planpkg.Drift || f.Type == planpkg.Lost) && seen[f.Name] {
-			continue
-		}
-		rep.Findings = append(rep.Findings, Finding{
-			Type: string(f.Type), Kind: string(f.Kind), Name: f.Name, Backend: f.Backend, Reason: f.Reason,
-			Drift: f.Type != planpkg.Unknown,
-		})
-	}
-	for _, a := range p.Actions {
-		rep.Changes = append(rep.Changes, Change{ID: a.ID, Action: string(a.Action), Resource: a.Resource(), Reason: a.Reason})
-	}
-}
-
-func findingSymbol(t string) string {
+func findingSymbol(t planpkg.FindingType) string {
 	switch t {
 	case Missing, Lost:
 		return "✗"
@@ -293,7 +291,7 @@ func renderText(w io.Writer, rep *Report, cs *cmdutil.ColorScheme) error {
 // where names a finding's subject: "secret/openai (on bao)", "bao: mcpctl/x".
 func where(f Finding) string {
 	switch {
-	case f.Kind == "object":
+	case f.Kind == planpkg.KindObject:
 		return fmt.Sprintf("object %s on %s", f.Name, f.Backend)
 	case f.Backend != "":
 		return fmt.Sprintf("%s (on %s)", f.Resource(), f.Backend)
@@ -304,8 +302,8 @@ func where(f Finding) string {
 // summaryLine: "Drift: 1 changed, 1 orphan; 2 changes to apply."
 func summaryLine(rep *Report) string {
 	var parts []string
-	for _, t := range []string{Missing, Lost, Changed, Drifted, Orphan, Leftover, Unmanaged} {
-		if n := rep.Summary[t]; n > 0 {
+	for _, t := range []planpkg.FindingType{Missing, Lost, Changed, Drifted, Orphan, Leftover, Unmanaged} {
+		if n := rep.Summary[string(t)]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, t))
 		}
 	}
@@ -313,7 +311,7 @@ func summaryLine(rep *Report) string {
 		parts = append(parts, plural(n, "change")+" to apply")
 	}
 	var why []string
-	if n := rep.Summary[Unreachable]; n > 0 {
+	if n := rep.Summary[string(Unreachable)]; n > 0 {
 		why = append(why, plural(n, "backend")+" unreachable")
 	}
 	if n := len(rep.Problems); n > 0 {

@@ -143,7 +143,7 @@ func run(ctx context.Context, opts *Options) error {
 		for i, r := range rows {
 			names[i] = r.Name
 		}
-		dest := cmdutil.StatObjects(ctx, pool, req.To, names, opts.Parallelism)
+		dest := planpkg.StatObjects(ctx, pool, req.To, names, opts.Parallelism)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

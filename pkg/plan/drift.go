@@ -1,4 +1,4 @@
-package drift
+package plan
 
 import (
 	"cmp"
@@ -7,63 +7,104 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
-	planpkg "github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
-// Finding types of the state check (rows against backends).
+// Finding types of the drift check (rows against backends), besides the
+// plan's own (Drift, Unmanaged, Lost, Unknown) it adds with manifests.
 const (
 	// Missing: the row points at an object that is absent, soft-deleted or
 	// destroyed.
-	Missing = "missing"
+	Missing FindingType = "missing"
 	// Changed: the object's version, key names or owner differ from what
 	// the row records: written outside mcpctl.
-	Changed = "changed"
+	Changed FindingType = "changed"
 	// Orphan: an object under a backend's prefix that no row accounts for.
-	Orphan = "orphan"
+	Orphan FindingType = "orphan"
 	// Kept: a copy a migration kept on purpose (--keep-source). Reported,
 	// not drift.
-	Kept = "kept"
+	Kept FindingType = "kept"
 	// Leftover: an open migration journal entry; the next apply resumes or
 	// cleans it up.
-	Leftover = "leftover"
-	// Unreachable: a backend that could not be observed. Makes the check
-	// fail (exit 1): its drift is unknown.
-	Unreachable = "unreachable"
+	Leftover FindingType = "leftover"
+	// Unreachable: a backend that could not be observed: its drift is
+	// unknown, so the check is incomplete.
+	Unreachable FindingType = "unreachable"
 )
 
-// Finding types taken from the plan (with -f).
-const (
-	Unmanaged = string(planpkg.Unmanaged)
-	Unknown   = string(planpkg.Unknown)
-	Lost      = string(planpkg.Lost)
-	Drifted   = string(planpkg.Drift)
-)
+// KindObject is the kind of an orphan: a backend object no secret row
+// accounts for.
+const KindObject Kind = "object"
 
-// Finding is one difference.
-type Finding struct {
-	Type string `json:"type"`
-	// Kind is secret, secretbackend, or object (an orphan: a backend
-	// object no secret row accounts for).
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Backend string `json:"backend,omitempty"`
-	Reason  string `json:"reason"`
+// DriftFinding is one difference the drift check found.
+type DriftFinding struct {
+	Type    FindingType `json:"type"`
+	Kind    Kind        `json:"kind"`
+	Name    string      `json:"name"`
+	Backend string      `json:"backend,omitempty"`
+	Reason  string      `json:"reason"`
 	// Drift is false for findings reported for information only (kept,
-	// unknown).
+	// unknown, unreachable).
 	Drift bool `json:"drift"`
 }
 
 // Resource is "kind/name".
-func (f Finding) Resource() string { return f.Kind + "/" + f.Name }
+func (f DriftFinding) Resource() string { return string(f.Kind) + "/" + f.Name }
+
+// JournalReader reads the migration journal (*state.Store satisfies it):
+// the drift check tells kept source copies from orphans by it.
+type JournalReader interface {
+	ListMigrations(ctx context.Context, limit int) ([]state.Migration, error)
+}
+
+// CheckDrift is the one place that decides what differs between the state
+// rows, the backends and, when p is not nil, the manifests p was computed
+// from: every row's object in snap (missing, changed), every open journal
+// entry (leftover), every object under each backend's prefix that no row
+// accounts for (orphan, or kept by --keep-source), each backend that could
+// not be observed (unreachable), and then the plan's findings the state
+// check did not already report. It never reads values and never writes.
+// The findings are sorted by name, kind, backend, type and reason.
+func CheckDrift(ctx context.Context, journal JournalReader, ds DriverSource, snap *Snapshot, p *Plan, parallelism int) ([]DriftFinding, error) {
+	out, err := checkState(ctx, journal, ds, snap, parallelism)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		out = addPlanFindings(out, p)
+	}
+	sortDriftFindings(out)
+	return out, nil
+}
+
+// addPlanFindings adds the plan's findings except those the state check
+// already reported (a missing or changed object is also the plan's drift or
+// lost finding).
+func addPlanFindings(out []DriftFinding, p *Plan) []DriftFinding {
+	seen := map[string]bool{}
+	for _, f := range out {
+		if f.Kind == KindSecret && (f.Type == Missing || f.Type == Changed) {
+			seen[f.Name] = true
+		}
+	}
+	for _, f := range p.Findings {
+		if (f.Type == Drift || f.Type == Lost) && seen[f.Name] {
+			continue
+		}
+		out = append(out, DriftFinding{
+			Type: f.Type, Kind: f.Kind, Name: f.Name, Backend: f.Backend, Reason: f.Reason,
+			Drift: f.Type != Unknown,
+		})
+	}
+	return out
+}
 
 // checkState compares the rows with the backends: every row's object (from
 // snap), every open journal entry, and every object under each backend's
 // prefix (Driver.List) for orphans.
-func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource, snap *planpkg.Snapshot, parallelism int) ([]Finding, error) {
-	var out []Finding
+func checkState(ctx context.Context, journal JournalReader, ds DriverSource, snap *Snapshot, parallelism int) ([]DriftFinding, error) {
+	var out []DriftFinding
 	unreachable := map[[2]string][]string{}
 
 	for _, r := range snap.Secrets {
@@ -77,7 +118,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			continue
 		}
 		if o.Meta.State != drivers.Present {
-			out = append(out, Finding{Type: Missing, Kind: "secret", Name: r.Name, Backend: r.BackendName, Drift: true,
+			out = append(out, DriftFinding{Type: Missing, Kind: KindSecret, Name: r.Name, Backend: r.BackendName, Drift: true,
 				Reason: fmt.Sprintf("the object is %s; the row records version %d", o.Meta.State, r.BackendVersion)})
 			continue
 		}
@@ -86,13 +127,13 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			what = append(what, fmt.Sprintf("backend object version %d → %d", r.BackendVersion, o.Meta.Version))
 		}
 		if !slices.Equal(o.Meta.Keys, r.Keys) {
-			what = append(what, "keys "+planpkg.KeyDiff(r.Keys, o.Meta.Keys))
+			what = append(what, "keys "+KeyDiff(r.Keys, o.Meta.Keys))
 		}
 		if o.Meta.OwnerID != "" && o.Meta.OwnerID != r.ID {
 			what = append(what, "the object is owned by another secret (id "+o.Meta.OwnerID+")")
 		}
 		if len(what) > 0 {
-			out = append(out, Finding{Type: Changed, Kind: "secret", Name: r.Name, Backend: r.BackendName, Drift: true,
+			out = append(out, DriftFinding{Type: Changed, Kind: KindSecret, Name: r.Name, Backend: r.BackendName, Drift: true,
 				Reason: "changed outside mcpctl: " + strings.Join(what, ", ")})
 		}
 	}
@@ -111,7 +152,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			reason += " (" + m.Error + ")"
 		}
 		reason += fmt.Sprintf("; a copy may be left on %s; the next `mcpctl apply` resumes or cleans it up", at)
-		out = append(out, Finding{Type: Leftover, Kind: "secret", Name: m.SecretName, Backend: at, Drift: true, Reason: reason})
+		out = append(out, DriftFinding{Type: Leftover, Kind: KindSecret, Name: m.SecretName, Backend: at, Drift: true, Reason: reason})
 	}
 
 	rowByName := make(map[string]state.Secret, len(snap.Secrets))
@@ -150,7 +191,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for name, o := range cmdutil.StatObjects(ctx, ds, b.Name, candidates, parallelism) {
+		for name, o := range StatObjects(ctx, ds, b.Name, candidates, parallelism) {
 			switch {
 			case o.Err != "":
 				k := [2]string{b.Name, o.Err}
@@ -164,16 +205,16 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			r, hasRow := rowByName[name]
 			if hasRow && o.Meta.OwnerID == r.ID {
 				if kept == nil {
-					if kept, err = keptSources(ctx, store); err != nil {
+					if kept, err = keptSources(ctx, journal); err != nil {
 						return nil, err
 					}
 				}
 				if kept[b.Name+"\x00"+r.ID] {
-					out = append(out, Finding{Type: Kept, Kind: "secret", Name: name, Backend: b.Name,
+					out = append(out, DriftFinding{Type: Kept, Kind: KindSecret, Name: name, Backend: b.Name,
 						Reason: fmt.Sprintf("a copy kept by a migration to %s with --keep-source (version %d); delete it in the backend when no longer needed", r.BackendName, o.Meta.Version)})
 					continue
 				}
-				out = append(out, Finding{Type: Orphan, Kind: "object", Name: name, Backend: b.Name, Drift: true,
+				out = append(out, DriftFinding{Type: Orphan, Kind: KindObject, Name: name, Backend: b.Name, Drift: true,
 					Reason: fmt.Sprintf("a copy of secret/%s, which lives on %s, that no migration journal accounts for (version %d)", name, r.BackendName, o.Meta.Version)})
 				continue
 			}
@@ -187,7 +228,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 			if hasRow {
 				who += fmt.Sprintf("; secret/%s lives on %s and this is not its copy", name, r.BackendName)
 			}
-			out = append(out, Finding{Type: Orphan, Kind: "object", Name: name, Backend: b.Name, Drift: true,
+			out = append(out, DriftFinding{Type: Orphan, Kind: KindObject, Name: name, Backend: b.Name, Drift: true,
 				Reason: fmt.Sprintf("no secret row accounts for this object (version %d); %s", o.Meta.Version, who)})
 		}
 	}
@@ -198,7 +239,7 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 		if n := slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == "(list)" }); len(n) > 0 {
 			what = fmt.Sprintf("cannot observe %d object(s) (%s)", len(n), nameList(n, 5))
 		}
-		out = append(out, Finding{Type: Unreachable, Kind: "secretbackend", Name: k[0], Drift: false,
+		out = append(out, DriftFinding{Type: Unreachable, Kind: KindSecretBackend, Name: k[0], Drift: false,
 			Reason: what + ": " + k[1]})
 	}
 	return out, nil
@@ -206,8 +247,8 @@ func checkState(ctx context.Context, store *state.Store, ds planpkg.DriverSource
 
 // keptSources returns "backend\x00secret id" for each finished migration
 // that kept its source copy.
-func keptSources(ctx context.Context, store *state.Store) (map[string]bool, error) {
-	ms, err := store.ListMigrations(ctx, 0)
+func keptSources(ctx context.Context, journal JournalReader) (map[string]bool, error) {
+	ms, err := journal.ListMigrations(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read the migration journal: %w", err)
 	}
@@ -220,21 +261,14 @@ func keptSources(ctx context.Context, store *state.Store) (map[string]bool, erro
 	return out, nil
 }
 
-func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
+func sortDriftFindings(fs []DriftFinding) {
+	slices.SortStableFunc(fs, func(a, b DriftFinding) int {
 		return cmp.Or(
 			strings.Compare(a.Name, b.Name),
-			strings.Compare(a.Kind, b.Kind),
+			strings.Compare(string(a.Kind), string(b.Kind)),
 			strings.Compare(a.Backend, b.Backend),
-			strings.Compare(a.Type, b.Type),
+			strings.Compare(string(a.Type), string(b.Type)),
 			strings.Compare(a.Reason, b.Reason),
 		)
 	})
-}
-
-func nameList(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
