@@ -173,7 +173,7 @@ func newRawMigration(ctx context.Context, dbURL, schema string, kv *kvClient, pr
 	setup := []string{
 		`CREATE SCHEMA ` + s,
 		`CREATE TABLE ` + m.table + ` (name text PRIMARY KEY, data jsonb)`,
-		fmt.Sprintf(`INSERT INTO %s SELECT 'app-' || lpad(i::text, 5, '0'),
+		fmt.Sprintf(`INSERT INTO %s SELECT 'app-' || lpad(i::text, greatest(5, length(i::text)), '0'),
 			jsonb_build_object('USER', 'bench-user', 'PASSWORD', 'bench-password-' || md5(i::text))
 			FROM generate_series(0, %d) AS i`, m.table, n-1),
 		`ANALYZE ` + m.table,
@@ -240,6 +240,29 @@ func (m *rawMigration) fromKV(ctx context.Context, lo, hi int) (time.Duration, e
 		}
 		if status, b, err := m.kv.do(ctx, http.MethodDelete, "data/"+m.prefix+"/"+name, nil); err != nil || status != http.StatusNoContent {
 			return fmt.Errorf("delete %s: status %d %v: %.200s", name, status, err, b)
+		}
+		return nil
+	})
+	return time.Since(start), err
+}
+
+// rawCreate is the raw baseline of apply creating secrets on KV v2: per
+// secret the two writes a new object needs to be owned from its first
+// version (a metadata write claiming it, then the data write with cas=0),
+// for secrets lo..hi-1 under prefix, conc at a time.
+func rawCreate(ctx context.Context, kv *kvClient, prefix string, lo, hi, conc int) (time.Duration, error) {
+	start := time.Now()
+	err := forEach(ctx, hi-lo, conc, func(ctx context.Context, i int) error {
+		name := secretName(lo + i)
+		claim, _ := json.Marshal(map[string]any{"custom_metadata": map[string]string{
+			"managed-by": "mcpctl", "secret-name": name, "keys": "PASSWORD,USER", "keys-version": "1", "keys-count": "2"}})
+		if status, b, err := kv.do(ctx, http.MethodPost, "metadata/"+prefix+"/"+name, claim); err != nil || status != http.StatusNoContent {
+			return fmt.Errorf("claim %s: status %d %v: %.200s", name, status, err, b)
+		}
+		body, _ := json.Marshal(map[string]any{"options": map[string]any{"cas": 0},
+			"data": map[string]string{"USER": "bench-user", "PASSWORD": "bench-password-0123456789abcdef"}})
+		if status, b, err := kv.do(ctx, http.MethodPost, "data/"+prefix+"/"+name, body); err != nil || status != http.StatusOK {
+			return fmt.Errorf("write %s: status %d %v: %.200s", name, status, err, b)
 		}
 		return nil
 	})

@@ -39,8 +39,17 @@ type benchN struct {
 	kv                *kvClient
 }
 
+// scaleOnly is the N from which only the scale figures run (creates and
+// no-change plans on both backends): the migrations and drift would add
+// tens of minutes at 100,000 secrets and measure nothing the 10,000 run
+// does not.
+const scaleOnly = 50_000
+
 func (b *benchN) run(ctx context.Context) error {
 	var err error
+	if err := b.createOnKV(ctx); err != nil {
+		return err
+	}
 	if b.mount, err = b.srv.newMount(ctx); err != nil {
 		return err
 	}
@@ -71,19 +80,22 @@ func (b *benchN) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.expectPlaced("default", b.n+1); err != nil {
+	if err := b.expectPlaced(b.schema, "default", b.n+1); err != nil {
 		return err
 	}
 	b.record(figure{name: figCreate, mcpctl: r.wall, mcpctlCPU: r.cpu, rssKB: r.maxRSSKB})
 
-	if err := b.measureRead(ctx, figPlanPlain, "connect + the two bulk SELECTs of plan (backends; secrets without data), pgx", 0,
+	if err := b.measureRead(ctx, b.m, figPlanPlain, "connect + the two bulk SELECTs of plan (backends; secrets without data), pgx", 0,
 		func() (time.Duration, error) {
 			d, _, err := sqlBulkRead(ctx, b.srv.pgURL, b.schema)
 			return d, err
 		}, "plan", "-f", b.plainDir, "--detailed-exitcode"); err != nil {
 		return err
 	}
-	if err := b.measureRead(ctx, figPlanMigrate, fmt.Sprintf("N metadata GETs of the (absent) destination objects, %d concurrent, keep-alive net/http", plan.DefaultParallelism), 2,
+	if b.n >= scaleOnly {
+		return nil
+	}
+	if err := b.measureRead(ctx, b.m, figPlanMigrate, fmt.Sprintf("N metadata GETs of the (absent) destination objects, %d concurrent, keep-alive net/http", plan.DefaultParallelism), 2,
 		func() (time.Duration, error) {
 			return metadataGETs(ctx, b.kv, "mcpctl", b.n, plan.DefaultParallelism, false)
 		}, "plan", "-f", b.baoDir, "--detailed-exitcode"); err != nil {
@@ -105,11 +117,11 @@ func (b *benchN) run(ctx context.Context) error {
 		return metadataGETs(ctx, b.kv, "mcpctl", b.n, plan.DefaultParallelism, true)
 	}
 	metaName := fmt.Sprintf("N metadata GETs, %d concurrent, keep-alive net/http", plan.DefaultParallelism)
-	if err := b.measureRead(ctx, figPlanBao, metaName, 0, metaGETs,
+	if err := b.measureRead(ctx, b.m, figPlanBao, metaName, 0, metaGETs,
 		"plan", "-f", b.baoDir, "--detailed-exitcode"); err != nil {
 		return err
 	}
-	if err := b.measureRead(ctx, figDrift, metaName, 0, metaGETs,
+	if err := b.measureRead(ctx, b.m, figDrift, metaName, 0, metaGETs,
 		"drift", "-f", b.baoDir); err != nil {
 		return err
 	}
@@ -121,6 +133,35 @@ func (b *benchN) run(ctx context.Context) error {
 
 	return b.measureMigration(ctx, figMigrateBack, raw.fromKV, b.plainDir, "default", b.n+1,
 		fmt.Sprintf("per secret KV read + UPDATE row data + SELECT read-back and compare + KV soft delete, %d concurrent", applyParallelism))
+}
+
+// createOnKV measures apply creating the N secrets directly on the openbao
+// backend (a fresh mount and schema of their own), next to the raw writes
+// a new owned KV v2 object needs, and then the no-change plan over them.
+func (b *benchN) createOnKV(ctx context.Context) error {
+	mount, err := b.srv.newMount(ctx)
+	if err != nil {
+		return err
+	}
+	schema := b.srv.newSchema("bench_kv")
+	dir := filepath.Join(b.tmp, "n"+strconv.Itoa(b.n), "kv")
+	if err := writeManifests(dir, b.srv.vaultAddr, mount, "bao", b.n); err != nil {
+		return err
+	}
+	m := newMcpctl(b.bin, b.srv.pgURL, schema, b.srv.vaultToken)
+	kv := newKVClient(b.srv.vaultAddr, b.srv.vaultToken, mount, plan.DefaultParallelism)
+	defer kv.close()
+	raw := func(ctx context.Context, lo, hi int) (time.Duration, error) {
+		return rawCreate(ctx, kv, "raw-create", lo, hi, applyParallelism)
+	}
+	if err := b.measureApply(ctx, m, figCreateKV, raw, dir, schema, "bao", b.n,
+		fmt.Sprintf("per secret a metadata write claiming the object + the data write (cas=0), %d concurrent, keep-alive net/http", applyParallelism)); err != nil {
+		return err
+	}
+	return b.measureRead(ctx, m, figPlanCreated, fmt.Sprintf("N metadata GETs, %d concurrent, keep-alive net/http", plan.DefaultParallelism), 0,
+		func() (time.Duration, error) {
+			return metadataGETs(ctx, kv, "mcpctl", b.n, plan.DefaultParallelism, true)
+		}, "plan", "-f", dir, "--detailed-exitcode")
 }
 
 func (b *benchN) applyArgs(dir string) []string {
@@ -142,7 +183,7 @@ func (b *benchN) record(f figure) {
 // measureRead times a read-only figure and its baseline cfg.runs times
 // each, interleaved so both see the same machine, and records the medians
 // (and the highest peak RSS).
-func (b *benchN) measureRead(ctx context.Context, name, baseName string, wantExit int, baseline func() (time.Duration, error), args ...string) error {
+func (b *benchN) measureRead(ctx context.Context, m *mcpctl, name, baseName string, wantExit int, baseline func() (time.Duration, error), args ...string) error {
 	var mc, mcCPU, bl, blCPU []time.Duration
 	var rss int64
 	for i := range b.cfg.runs {
@@ -153,7 +194,7 @@ func (b *benchN) measureRead(ctx context.Context, name, baseName string, wantExi
 			return fmt.Errorf("%s baseline: %w", name, err)
 		}
 		bl, blCPU = append(bl, d), append(blCPU, selfCPU()-cpu0)
-		r, err := b.m.run(ctx, nil, []int{wantExit}, args...)
+		r, err := m.run(ctx, nil, []int{wantExit}, args...)
 		if err != nil {
 			return err
 		}
@@ -165,11 +206,17 @@ func (b *benchN) measureRead(ctx context.Context, name, baseName string, wantExi
 	return nil
 }
 
-// measureMigration times mcpctl apply migrating every secret, and checks
-// where the rows ended up. Its baseline moves half the raw objects just
-// before and half just after, so both see the same machine even when its
-// load changes during the minute each takes.
+// measureMigration times mcpctl apply migrating every secret (see
+// measureApply).
 func (b *benchN) measureMigration(ctx context.Context, name string, baseline func(ctx context.Context, lo, hi int) (time.Duration, error), dir, to string, rows int, baseName string) error {
+	return b.measureApply(ctx, b.m, name, baseline, dir, b.schema, to, rows, baseName)
+}
+
+// measureApply times one mcpctl apply of dir, and checks that rows secrets
+// of schema ended up on backend to. Its baseline does half the raw work
+// just before and half just after, so both see the same machine even when
+// its load changes during the minute each takes.
+func (b *benchN) measureApply(ctx context.Context, m *mcpctl, name string, baseline func(ctx context.Context, lo, hi int) (time.Duration, error), dir, schema, to string, rows int, baseName string) error {
 	half := b.n / 2
 	b.step(name + " (baseline, first half)")
 	cpu0 := selfCPU()
@@ -179,11 +226,11 @@ func (b *benchN) measureMigration(ctx context.Context, name string, baseline fun
 	}
 	blCPU := selfCPU() - cpu0
 	b.step(name)
-	r, err := b.m.run(ctx, nil, []int{0}, b.applyArgs(dir)...)
+	r, err := m.run(ctx, nil, []int{0}, b.applyArgs(dir)...)
 	if err != nil {
 		return err
 	}
-	if err := b.expectPlaced(to, rows); err != nil {
+	if err := b.expectPlaced(schema, to, rows); err != nil {
 		return err
 	}
 	b.step(name + " (baseline, second half)")
@@ -198,9 +245,9 @@ func (b *benchN) measureMigration(ctx context.Context, name string, baseline fun
 	return nil
 }
 
-// expectPlaced checks that want secrets are on backend, so a figure never
-// comes from a run that quietly did less than asked.
-func (b *benchN) expectPlaced(backend string, want int) error {
+// expectPlaced checks that want secrets of schema are on backend, so a
+// figure never comes from a run that quietly did less than asked.
+func (b *benchN) expectPlaced(schema, backend string, want int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := pgx.Connect(ctx, b.srv.pgURL)
@@ -208,7 +255,7 @@ func (b *benchN) expectPlaced(backend string, want int) error {
 		return err
 	}
 	defer c.Close(ctx)
-	s := pgx.Identifier{b.schema}.Sanitize()
+	s := pgx.Identifier{schema}.Sanitize()
 	var got int
 	if err := c.QueryRow(ctx, `SELECT count(*) FROM `+s+`.secrets x JOIN `+s+`.backends y ON y.id = x.backend_id WHERE y.name = $1`, backend).Scan(&got); err != nil {
 		return fmt.Errorf("count secrets on %s: %w", backend, err)
