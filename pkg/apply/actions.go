@@ -215,47 +215,40 @@ func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
 		return fmt.Errorf("secret/%s: %w", a.Name, err)
 	}
 	ref := drivers.Ref(a.Name)
-	// The row and the object are created together: the row is inserted in a
-	// transaction that commits only once the object is written, so no row
-	// ever names a missing object. A crash between the write and the commit
-	// leaves an object owned by no row, which the next plan adopts.
-	return x.e.Store.InTx(ctx, func(tx *state.Tx) error {
-		if !managed && a.Adopt {
-			meta, err := d.Stat(ctx, ref)
-			if err != nil {
-				return err
-			}
-			row.BackendVersion, row.Keys = meta.Version, meta.Keys
-			if err := tx.CreateSecret(ctx, &row); err != nil {
-				return err
-			}
-			// Record ownership on the adopted object without changing values.
-			vals, _, err := d.Get(ctx, ref)
-			if err != nil {
-				return err
-			}
-			m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: meta.Version, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: true})
-			if err != nil {
-				return err
-			}
-			row.BackendVersion = m.Version
-			return tx.UpdateSecret(ctx, &row, false)
-		}
-		if err := tx.CreateSecret(ctx, &row); err != nil {
-			return err
-		}
-		cas := int64(0)
-		if a.Adopt {
-			cas = a.Precondition.ObjectVersion
-		}
-		m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: a.Adopt})
+	// The object is written first, owned by the row's ID chosen here, and
+	// the row inserted after it in one statement, so no row ever names a
+	// missing object and no transaction stays open across the backend
+	// calls. A crash (or a failed insert) between the two leaves an object
+	// owned by no row, which the next plan adopts.
+	row.ID = state.NewID()
+	if !managed && a.Adopt {
+		meta, err := d.Stat(ctx, ref)
 		if err != nil {
 			return err
 		}
-		row.BackendVersion, row.Keys = m.Version, vals.Keys()
-		row.ExternalRef = location(ctx, x.e.Pool, backend, a.Name)
-		return tx.UpdateSecret(ctx, &row, false)
-	})
+		// Record ownership on the adopted object without changing values.
+		vals, _, err := d.Get(ctx, ref)
+		if err != nil {
+			return err
+		}
+		m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: meta.Version, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: true})
+		if err != nil {
+			return err
+		}
+		row.BackendVersion, row.Keys = m.Version, meta.Keys
+		return x.e.Store.CreateSecret(ctx, &row)
+	}
+	cas := int64(0)
+	if a.Adopt {
+		cas = a.Precondition.ObjectVersion
+	}
+	m, err := d.Put(ctx, ref, vals, drivers.PutOptions{CAS: cas, OwnerID: row.ID, SecretName: row.Name, BackendName: backend, Adopt: a.Adopt})
+	if err != nil {
+		return err
+	}
+	row.BackendVersion, row.Keys = m.Version, vals.Keys()
+	row.ExternalRef = location(ctx, x.e.Pool, backend, a.Name)
+	return x.e.Store.CreateSecret(ctx, &row)
 }
 
 // updateSecret writes row fields (labels, annotations, protection, managed,

@@ -118,9 +118,11 @@ func scanWritten(row pgx.Row, sec *Secret) error {
 
 // CreateSecret inserts sec, data included (nil Data is NULL), and fills ID,
 // BackendID/Name/Type, Generation (1), DataVersion, DataOwner, HasData and
-// timestamps. The backend is sec.BackendID, or sec.BackendName when the ID
-// is empty. With Data set, Keys become its sorted key names. ErrExists if
-// the name is taken, ErrNotFound if the backend does not exist.
+// timestamps. The row gets sec.ID when set (NewID: an object written before
+// the row names it as owner), a new random one otherwise. The backend is
+// sec.BackendID, or sec.BackendName when the ID is empty. With Data set,
+// Keys become its sorted key names. ErrExists if the name (or the ID) is
+// taken, ErrNotFound if the backend does not exist.
 func (d *db) CreateSecret(ctx context.Context, sec *Secret) error {
 	what := secretWhat(sec.Name)
 	p, err := secretParams(sec, true)
@@ -130,11 +132,11 @@ func (d *db) CreateSecret(ctx context.Context, sec *Secret) error {
 	err = scanWritten(d.q.QueryRow(ctx, d.sql(`
 		WITH b AS (`+backendMatch+`),
 		w AS (
-			INSERT INTO {s}.secrets AS s (name, backend_id, external_ref, keys, backend_version, fingerprint, managed,
+			INSERT INTO {s}.secrets AS s (id, name, backend_id, external_ref, keys, backend_version, fingerprint, managed,
 				labels, annotations, protected, data, data_owner)
-			SELECT $1, b.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM b
+			SELECT COALESCE(NULLIF($14, '')::uuid, gen_random_uuid()), $1, b.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM b
 			`+secretReturning+`)
-		`+secretWritten), append(p.args, p.data, sec.DataOwner)...), sec)
+		`+secretWritten), append(p.args, p.data, sec.DataOwner, sec.ID)...), sec)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &dbError{what: what, kind: ErrNotFound, msg: "backend " + backendRef(sec) + " not found"}
 	}
