@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -482,7 +483,7 @@ func (d *docCtx) labels(n *yaml.Node, field string) (map[string]string, bool) {
 			ok = false
 		}
 	}
-	return m, ok
+	return d.l.share(m), ok
 }
 
 const maxAnnotationsSize = 256 << 10
@@ -505,8 +506,39 @@ func (d *docCtx) annotations(n *yaml.Node, field string) (map[string]string, boo
 		d.errf(n, field, "annotations total %d bytes, more than %d", size, maxAnnotationsSize)
 		ok = false
 	}
-	return m, ok
+	return d.l.share(m), ok
 }
+
+// share returns the map of an equal labels or annotations block loaded
+// before, if any: a team's labels repeat over its secrets, and at 100,000
+// secrets a map each is tens of megabytes. The maps are read-only once
+// loaded (plan and apply replace them, never modify them in place).
+func (l *loader) share(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	key := b.String()
+	if c, ok := l.shared[key]; ok {
+		return c
+	}
+	if l.shared == nil {
+		l.shared = map[string]map[string]string{}
+	}
+	if len(l.shared) < maxShared {
+		l.shared[key] = m
+	}
+	return m
+}
+
+// maxShared bounds how many distinct maps share remembers.
+const maxShared = 4096
 
 // addBackend records a decoded backend. Backends with errors are recorded
 // too (when they have a name), so that the checks across files still run

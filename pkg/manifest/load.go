@@ -110,6 +110,8 @@ type loader struct {
 
 	backends []*backendRec
 	secrets  []*secretRec
+	// shared holds one copy of each distinct labels/annotations map (share).
+	shared map[string]map[string]string
 }
 
 func (l *loader) stopped() bool { return l.halted || l.ctx.Err() != nil }

@@ -15,11 +15,15 @@ func itoa[T ~int | ~int64](i T) string { return strconv.FormatInt(int64(i), 10) 
 
 // nonEmpty returns nil for an empty map so summaries compare and serialise
 // alike whether a field was absent or empty.
+// nonEmpty is m, nil when empty. The map is shared, not copied: labels and
+// annotations maps of manifests, rows and summaries are only ever replaced,
+// never modified in place, and a copy per secret is most of a large plan's
+// memory.
 func nonEmpty(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
-	return maps.Clone(m)
+	return m
 }
 
 func protectedBy(annotations map[string]string) bool {

@@ -23,12 +23,16 @@ func newManagedValues(s *manifest.Secret, fingerprint string) *ManagedValues {
 		FilesRoot:   s.FilesRoot,
 		DeclaredIn:  Location{File: s.Source.File, Document: s.Source.Document, Line: s.Source.Line},
 	}
-	lits := map[string]string{}
+	var lits map[string]string
+	mv.Sources = make([]Source, 0, len(s.Data))
 	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
 		vs := s.Data[k]
 		src := Source{Key: k, FromEnv: vs.FromEnv, FromFile: vs.FromFile}
 		if vs.Value != nil {
 			src.Literal = true
+			if lits == nil {
+				lits = map[string]string{}
+			}
 			lits[k] = *vs.Value
 		}
 		mv.Sources = append(mv.Sources, src)

@@ -29,6 +29,13 @@ func secretCols(withData bool) string {
 const secretFrom = ` FROM {s}.secrets s JOIN {s}.backends b ON b.id = s.backend_id`
 
 func scanSecret(row pgx.Row, withData bool) (Secret, error) {
+	return scanSecretShared(row, withData, nil)
+}
+
+// scanSecretShared is scanSecret for bulk reads: with in set, strings and
+// label/annotation maps that repeat across rows (backend names, key names,
+// a team's labels) are kept once and shared.
+func scanSecretShared(row pgx.Row, withData bool, in *interner) (Secret, error) {
 	var (
 		s                         Secret
 		labels, annotations, data []byte
@@ -43,11 +50,20 @@ func scanSecret(row pgx.Row, withData bool) (Secret, error) {
 		return s, err
 	}
 	var err error
-	if s.Labels, err = decodeStringMap(labels); err != nil {
+	if s.Labels, err = in.stringMap(labels); err != nil {
 		return s, err
 	}
-	if s.Annotations, err = decodeStringMap(annotations); err != nil {
+	if s.Annotations, err = in.stringMap(annotations); err != nil {
 		return s, err
+	}
+	if in != nil {
+		s.BackendID, s.BackendName, s.BackendType = in.str(s.BackendID), in.str(s.BackendName), in.str(s.BackendType)
+		for i, k := range s.Keys {
+			s.Keys[i] = in.str(k)
+		}
+		if s.DataOwner == s.ID {
+			s.DataOwner = s.ID
+		}
 	}
 	if withData && data != nil {
 		if s.Data, err = decodeData(data); err != nil {
@@ -57,34 +73,100 @@ func scanSecret(row pgx.Row, withData bool) (Secret, error) {
 	return s, nil
 }
 
+// interner keeps one copy of equal strings and label maps over one bulk
+// read. The maps it returns are shared between rows: callers replace a
+// row's Labels or Annotations, never modify them in place.
+type interner struct {
+	strs map[string]string
+	maps map[string]map[string]string
+}
+
+// internMax bounds how many distinct entries the interner keeps, so a table
+// where nothing repeats does not also fill it.
+const internMax = 4096
+
+func (in *interner) str(s string) string {
+	if in == nil {
+		return s
+	}
+	if c, ok := in.strs[s]; ok {
+		return c
+	}
+	if in.strs == nil {
+		in.strs = map[string]string{}
+	}
+	if len(in.strs) < internMax {
+		in.strs[s] = s
+	}
+	return s
+}
+
+// stringMap decodes a labels/annotations column, sharing the map of an
+// equal column read before.
+func (in *interner) stringMap(b []byte) (map[string]string, error) {
+	if in == nil {
+		return decodeStringMap(b)
+	}
+	if m, ok := in.maps[string(b)]; ok {
+		return m, nil
+	}
+	m, err := decodeStringMap(b)
+	if err != nil || m == nil {
+		return m, err
+	}
+	if in.maps == nil {
+		in.maps = map[string]map[string]string{}
+	}
+	if len(in.maps) < internMax {
+		in.maps[string(b)] = m
+	}
+	return m, nil
+}
+
 // ListSecrets reads every secret in one query, sorted by name, with
 // BackendName and BackendType joined. withData=false never selects the data
 // column, so it works for roles denied it (HasData still says whether there
 // are values). On an uninitialised schema it returns no secrets and no error.
 func (d *db) ListSecrets(ctx context.Context, withData bool) ([]Secret, error) {
+	var out []Secret
+	err := d.EachSecret(ctx, withData, func(s *Secret) error {
+		out = append(out, *s)
+		return nil
+	})
+	return out, err
+}
+
+// EachSecret is ListSecrets one row at a time: fn sees every secret in name
+// order as the rows arrive, and no slice of them is built. Readers that
+// keep a part of each row (the plaintext driver's bulk Stat) use it so that
+// a large table is not held twice. An error from fn stops the read and is
+// returned as is.
+func (d *db) EachSecret(ctx context.Context, withData bool, fn func(*Secret) error) error {
 	rows, err := d.q.Query(ctx, d.sql(`SELECT `+secretCols(withData)+secretFrom+` ORDER BY s.name`))
 	if err != nil {
 		if isUninitialized(err) {
-			return nil, nil
+			return nil
 		}
-		return nil, mapErr("list secrets", err)
+		return mapErr("list secrets", err)
 	}
 	defer rows.Close()
-	var out []Secret
+	var in interner
 	for rows.Next() {
-		s, err := scanSecret(rows, withData)
+		s, err := scanSecretShared(rows, withData, &in)
 		if err != nil {
-			return nil, fmt.Errorf("list secrets: %w", err)
+			return fmt.Errorf("list secrets: %w", err)
 		}
-		out = append(out, s)
+		if err := fn(&s); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		if isUninitialized(err) {
-			return nil, nil
+			return nil
 		}
-		return nil, mapErr("list secrets", err)
+		return mapErr("list secrets", err)
 	}
-	return out, nil
+	return nil
 }
 
 // GetSecret reads one secret; ErrNotFound if there is none by that name.

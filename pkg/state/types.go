@@ -76,7 +76,10 @@ type Secret struct {
 	// Fingerprint is the keyed HMAC of the managed values (empty if unmanaged).
 	Fingerprint string
 	// Managed is true when the manifest manages values (spec.data present).
-	Managed     bool
+	Managed bool
+	// Labels and Annotations of rows read in bulk (ListSecrets, EachSecret)
+	// are shared between rows with equal ones: replace them, never modify
+	// them in place.
 	Labels      map[string]string
 	Annotations map[string]string
 	Protected   bool

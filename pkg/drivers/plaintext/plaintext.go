@@ -49,7 +49,7 @@ func init() {
 type RowStore interface {
 	GetSecret(ctx context.Context, name string, withData bool) (state.Secret, error)
 	UpdateSecret(ctx context.Context, sec *state.Secret, withData bool) error
-	ListSecrets(ctx context.Context, withData bool) ([]state.Secret, error)
+	EachSecret(ctx context.Context, withData bool, fn func(*state.Secret) error) error
 }
 
 var (
@@ -240,16 +240,23 @@ func (d *Driver) Delete(ctx context.Context, ref drivers.Ref, opts drivers.Delet
 // backend's (see Delete). One query.
 func (d *Driver) List(ctx context.Context) iter.Seq2[drivers.Ref, error] {
 	return func(yield func(drivers.Ref, error) bool) {
-		secs, err := d.rows.ListSecrets(ctx, false)
+		// The names are collected first: the caller may call the driver
+		// (Stat, Get) between two names, and the query holds its
+		// connection until it has read every row.
+		var refs []drivers.Ref
+		err := d.rows.EachSecret(ctx, false, func(sec *state.Secret) error {
+			if sec.HasData && d.owns(*sec) {
+				refs = append(refs, drivers.Ref(sec.Name))
+			}
+			return nil
+		})
 		if err != nil {
 			yield("", d.fail("list", "", nil, err))
 			return
 		}
-		for _, sec := range secs {
-			if sec.HasData && d.owns(sec) {
-				if !yield(drivers.Ref(sec.Name), nil) {
-					return
-				}
+		for _, ref := range refs {
+			if !yield(ref, nil) {
+				return
 			}
 		}
 	}
@@ -259,15 +266,17 @@ func (d *Driver) List(ctx context.Context) iter.Seq2[drivers.Ref, error] {
 // Stat, and unlike List, it includes rows placed on other plaintext
 // backends, so callers can use it in place of Stat.
 func (d *Driver) StatAll(ctx context.Context) (map[drivers.Ref]drivers.Meta, error) {
-	secs, err := d.rows.ListSecrets(ctx, false)
+	// Streamed: only the metadata of each row is kept, not a second copy
+	// of the table next to the one plan holds.
+	out := map[drivers.Ref]drivers.Meta{}
+	err := d.rows.EachSecret(ctx, false, func(sec *state.Secret) error {
+		if sec.HasData {
+			out[drivers.Ref(sec.Name)] = meta(*sec)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, d.fail("stat all", "", nil, err)
-	}
-	out := make(map[drivers.Ref]drivers.Meta, len(secs))
-	for _, sec := range secs {
-		if sec.HasData {
-			out[drivers.Ref(sec.Name)] = meta(sec)
-		}
 	}
 	return out, nil
 }
