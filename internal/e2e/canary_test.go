@@ -284,8 +284,9 @@ spec:
 	lc.expect(1, debug("plan", "-f", "m", "-f", "broken")...)
 	lc.expect(1, debug("plan", "-f", "m", "-f", "broken", "-o", "json")...)
 	lc.expect(1, debug("apply", "-f", "m", "-f", "broken", "--auto-approve")...)
-	lc.expect(0, debug("describe", "secretbackend", "unreachable")...)
-	lc.expect(0, debug("describe", "secretbackend", "badtok")...)
+	// A failed live check: describe prints it and exits 1.
+	lc.expect(1, debug("describe", "secretbackend", "unreachable")...)
+	lc.expect(1, debug("describe", "secretbackend", "badtok")...)
 	lc.expect(1, debug("create", "secret", "theta", "--backend", "badtok", "--from-literal", "K="+lc.canary("--from-literal for a backend with a wrong token"))...)
 	lc.expect(1, debug("create", "secret", "theta", "--backend", "unreachable", "--from-literal", "K="+lc.canary("--from-literal for an unreachable backend"))...)
 	lc.expectValuesOut(1, debug("exec", "--secret", "on-badtok", "--", "true")...)

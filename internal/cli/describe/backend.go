@@ -110,7 +110,7 @@ func runBackend(ctx context.Context, opts *BackendOptions) error {
 	if h.Err != nil || !h.Reachable {
 		// Everything is printed; the exit code tells scripts (and
 		// `describe ... && deploy`) that the backend does not work.
-		return &cmdutil.ExitError{Code: cmdutil.CodeError}
+		return fmt.Errorf("secretbackend %q: the live health check failed (see Health above)", b.Name)
 	}
 	return nil
 }
