@@ -99,6 +99,8 @@ type Engine struct {
 	// KeepSource / DestroySource override the plan's migration options when set.
 	KeepSource, DestroySource bool
 	Progress                  Progress
+	// Failpoint is handed to the Migrator (see Migrator.Failpoint).
+	Failpoint func(step string)
 }
 
 // Execute runs every action of p. A failed action skips the actions that
@@ -134,7 +136,7 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 
 	key, _ := e.Store.FingerprintKey(ctx)
 	x := &executor{e: e, plan: p, key: key}
-	x.migr = &Migrator{Store: e.Store, Drivers: e.Pool, Backend: x.backend}
+	x.migr = &Migrator{Store: e.Store, Drivers: e.Pool, Backend: x.backend, Failpoint: e.Failpoint}
 	err := x.loadJournal(ctx)
 	if err == nil {
 		err = x.loadBackends(ctx)

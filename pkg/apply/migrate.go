@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mcpctl/mcpctl/internal/failpoint"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
-// Failpoint names of the migration protocol, in order. Crash tests set
-// MCPCTL_FAILPOINT to one of them to kill apply right after that step.
+// Failpoint names of the migration protocol, in order: Migrator.Failpoint
+// is called with each right after that step. Crash tests set
+// MCPCTL_FAILPOINT to one of them to kill apply there.
 const (
 	FPStarted       = "migrate.started"        // 1. journal row written
 	FPRead          = "migrate.read"           // 2. values read from the source
@@ -51,6 +51,16 @@ type Migrator struct {
 	// passes its run cache: backend rows do not change under the lock except
 	// through apply itself.
 	Backend func(ctx context.Context, name string) (state.Backend, error)
+	// Failpoint, when set, is called right after each protocol step with
+	// its name (FPStarted ... FPDone). The CLI injects the crash tests'
+	// hook here (MCPCTL_FAILPOINT); nil does nothing.
+	Failpoint func(step string)
+}
+
+func (m *Migrator) hit(step string) {
+	if m.Failpoint != nil {
+		m.Failpoint(step)
+	}
 }
 
 func (m *Migrator) backend(ctx context.Context, name string) (state.Backend, error) {
@@ -130,14 +140,14 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 			return row, fmt.Errorf("secret %s: journal: %w", secret, err)
 		}
 	}
-	failpoint.Hit(FPStarted)
+	m.hit(FPStarted)
 
 	// 2. Read the values from the source.
 	vals, err := m.readSource(ctx, row, from)
 	if err != nil {
 		return row, m.fail(ctx, j, fmt.Errorf("secret %s: read from %s: %w", secret, from.Name, err))
 	}
-	failpoint.Hit(FPRead)
+	m.hit(FPRead)
 
 	// 3 + 4. Write the destination copy and read it back. A plaintext
 	// destination is the row itself: its write happens in the flip below.
@@ -148,8 +158,8 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 			return row, m.fail(ctx, j, fmt.Errorf("secret %s: write to %s: %w", secret, dest.Name, err))
 		}
 	} else {
-		failpoint.Hit(FPWritten)
-		failpoint.Hit(FPVerified)
+		m.hit(FPWritten)
+		m.hit(FPVerified)
 	}
 
 	// 5. Flip the row and the journal in one transaction. When there is no
@@ -175,11 +185,11 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final); err != nil {
 		return row, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, err))
 	}
-	failpoint.Hit(FPFlipped)
+	m.hit(FPFlipped)
 	j.State, j.DestVersion = final, destVersion
 	if nothingLeft {
-		failpoint.Hit(FPSourceDeleted)
-		failpoint.Hit(FPDone)
+		m.hit(FPSourceDeleted)
+		m.hit(FPDone)
 		return flipped, nil
 	}
 
@@ -223,7 +233,7 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 	}); err != nil {
 		return 0, err
 	}
-	failpoint.Hit(FPWritten)
+	m.hit(FPWritten)
 	back, bm, err := d.Get(ctx, ref)
 	if err != nil {
 		return 0, fmt.Errorf("read back: %w", err)
@@ -231,7 +241,7 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 	if !back.Equal(vals) {
 		return 0, errors.New("read back: the destination copy differs from the source (keys " + fmt.Sprint(back.Keys()) + ")")
 	}
-	failpoint.Hit(FPVerified)
+	m.hit(FPVerified)
 	return bm.Version, nil
 }
 
@@ -244,11 +254,11 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 			return fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
 		}
 	}
-	failpoint.Hit(FPSourceDeleted)
+	m.hit(FPSourceDeleted)
 	if err := m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, j.DestVersion, ""); err != nil {
 		return fmt.Errorf("secret %s: journal: %w", row.Name, err)
 	}
-	failpoint.Hit(FPDone)
+	m.hit(FPDone)
 	return nil
 }
 

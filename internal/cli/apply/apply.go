@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	plancmd "github.com/mcpctl/mcpctl/internal/cli/plan"
+	"github.com/mcpctl/mcpctl/internal/failpoint"
 	applypkg "github.com/mcpctl/mcpctl/pkg/apply"
 	"github.com/mcpctl/mcpctl/pkg/backends"
 	planpkg "github.com/mcpctl/mcpctl/pkg/plan"
@@ -189,6 +190,7 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, openStore func(context
 		KeepSource:    s.KeepSource,
 		DestroySource: s.DestroySource,
 		Progress:      applypkg.NewProgress(ios.ErrOut, ios.IsStderrTTY()),
+		Failpoint:     failpoint.FromEnv(s.Getenv),
 	}
 	ro.Confirm = func(p *planpkg.Plan) (bool, error) {
 		cmdutil.PrintWarnings(ios, p.Warnings)
