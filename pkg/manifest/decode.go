@@ -261,10 +261,6 @@ func (d *docCtx) finishBackend(rec *backendRec, bi backendInput) bool {
 	rec.Default = def
 	rec.defaultAt, rec.defField = d.at(bi.defNode), bi.defField
 	ok = ok && bok
-	if tok && def && rec.Type != PlaintextType {
-		d.errf(bi.defNode, bi.defField, "only a %s backend can be the default (this one is %s)", PlaintextType, rec.Type)
-		ok = false
-	}
 	if tok && rec.Name == BootstrapBackend && rec.Type != PlaintextType {
 		d.l.c.addf(typeAt, d.resource, bi.typeField, "the bootstrap backend %q is always of type %s", BootstrapBackend, PlaintextType)
 		ok = false

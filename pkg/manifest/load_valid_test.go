@@ -447,3 +447,42 @@ func TestLoadDirectorySymlinks(t *testing.T) {
 		t.Errorf("the outside file was read: %v", err)
 	}
 }
+
+// Any backend type may be the default: isDefault on an original-format
+// openbao document and spec.default on a canonical one both load.
+func TestLoadDefaultOpenBao(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file, name string
+		deps       []drivers.SecretRef
+	}{
+		{"testdata/valid/default-openbao.yaml", "bao", []drivers.SecretRef{{Name: "bao-token", Key: "token"}}},
+		{"testdata/valid/default-openbao-canonical.yaml", "vault", []drivers.SecretRef{{Name: "vault-token", Key: "token"}}},
+	} {
+		set, err := load(t, []string{tc.file}, LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		b, ok := set.Backend(tc.name)
+		if !ok || !b.Default || b.Type != "openbao" {
+			t.Errorf("%s: backend %s = %+v, want the openbao default", tc.file, tc.name, b)
+		}
+		if diff := cmp.Diff(tc.deps, b.Deps); diff != "" {
+			t.Errorf("%s: deps (-want +got):\n%s", tc.file, diff)
+		}
+	}
+}
+
+// A backend's token Secret may exist only in state (made with `mcpctl
+// create secret`): the loader cannot see state, so it leaves the check to
+// plan instead of refusing the file.
+func TestLoadTokenSecretNotDeclared(t *testing.T) {
+	t.Parallel()
+	set, err := load(t, []string{"testdata/valid/default-openbao-canonical.yaml"}, LoadOptions{})
+	if err != nil {
+		t.Fatalf("a token secret that is not declared must load (plan checks state): %v", err)
+	}
+	if len(set.Secrets) != 0 || len(set.Warnings) != 0 {
+		t.Errorf("secrets %v, warnings %q", set.Secrets, set.Warnings)
+	}
+}

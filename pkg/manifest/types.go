@@ -30,7 +30,9 @@ const (
 // manifest may declare it only with type plaintext.
 const BootstrapBackend = "default"
 
-// PlaintextType is the only backend type that may be the default.
+// PlaintextType is the type of the bootstrap backend. Any type may be the
+// default backend (as in the original mcpctl); the bootstrap backend is
+// plaintext because it is the trust root that needs no credentials.
 const PlaintextType = "plaintext"
 
 // AnnotationPreventDestroy protects a resource from deletion; its value must
@@ -72,7 +74,9 @@ type Backend struct {
 	// absent), validated by the driver registry.
 	Config json.RawMessage
 	// Deps are the Secrets the config refers to (e.g. auth.tokenSecretRef),
-	// as reported by the driver's validator. Each names a declared Secret.
+	// as reported by the driver's validator. Each names a Secret declared in
+	// the manifests or, checked by plan, one that exists only in state (made
+	// with `mcpctl create secret`).
 	Deps   []drivers.SecretRef
 	Source Source
 }

@@ -82,7 +82,9 @@ func (l *loader) crossCheck() {
 		for _, dep := range b.Deps {
 			s := secrets[dep.Name]
 			if s == nil {
-				l.c.addf(b.configAt, b.resource, b.confField, "token secret %s is not declared: add a %s named %s (on a backend that does not depend on this one)", quote(dep.Name), KindSecret, quote(dep.Name))
+				// Not declared here: it may exist only in state (made with
+				// `mcpctl create secret`). Only plan sees state, so plan
+				// reports a secret absent from both.
 				continue
 			}
 			if s.Data != nil && !s.broken {

@@ -114,15 +114,12 @@ func newComputer(desired *manifest.Set, fp Fingerprints, actual *Snapshot, opts 
 		m := &actual.OpenMigrations[i]
 		c.journal[m.SecretName] = append(c.journal[m.SecretName], m)
 	}
-	c.defaultBackend = state.BootstrapBackend
+	c.defaultBackend = desiredDefault(desired, rows, opts)
 	var defaults []string
 	for _, b := range desired.Backends {
 		if b.Default {
 			defaults = append(defaults, b.Name)
 		}
-	}
-	if len(defaults) > 0 {
-		c.defaultBackend = defaults[0]
 	}
 	if len(defaults) > 1 {
 		c.problems.add("more than one backend is declared default: " + strings.Join(defaults, ", "))

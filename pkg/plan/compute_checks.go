@@ -57,7 +57,12 @@ func (c *computer) checkTokens() {
 			r, inState := c.rSecrets[ref.Secret]
 			switch {
 			case !declared && !inState:
-				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %q (tokenSecretRef) is neither declared nor in state", b, ref.Secret))
+				where := ""
+				if d, ok := c.dBackends[b]; ok {
+					where = " (" + declaredAt(d.Source) + ")"
+				}
+				c.problems.add(fmt.Sprintf("secretbackend/%s: its credential secret %q (tokenSecretRef) is neither declared nor in state%s: declare it, or create it with mcpctl create secret %s --from-literal %s=...",
+					b, ref.Secret, where, ref.Secret, ref.Key))
 				continue
 			case c.placedAfter(ref.Secret) == "":
 				c.problems.add(fmt.Sprintf("secret/%s cannot be deleted: backend %s takes its credential from it (tokenSecretRef)", ref.Secret, b))

@@ -54,7 +54,7 @@ func Gather(ctx context.Context, st StateReader, ds DriverSource, desired *manif
 	}
 	targets := map[string]string{}
 	if desired != nil {
-		def := defaultOf(desired)
+		def := desiredDefault(desired, snap.backendRows(), opts)
 		// Only backends with a row can be observed: on an uninitialised
 		// database the assumed bootstrap backend has no row to open it by.
 		exists := map[string]bool{}
@@ -114,15 +114,6 @@ func Refresh(ctx context.Context, st StateReader, ds DriverSource, p *Plan, opts
 		return nil, err
 	}
 	return snap, nil
-}
-
-func defaultOf(set *manifest.Set) string {
-	for _, b := range set.Backends {
-		if b.Default {
-			return b.Name
-		}
-	}
-	return state.BootstrapBackend
 }
 
 func readState(ctx context.Context, st StateReader) (*Snapshot, error) {
