@@ -50,16 +50,25 @@ func (d *docCtx) document(doc *yaml.Node) {
 		return // an empty document, e.g. a trailing "---"
 	}
 	d.src.Line = root.Line
-	if root.Kind != yaml.MappingNode {
+	switch root.Kind {
+	case yaml.MappingNode:
+		d.mapping(root)
+	case yaml.SequenceNode:
+		d.array(root)
+	default:
 		d.errf(root, "", "a manifest document must be a mapping with apiVersion and kind, got %s", describe(root))
-		return
 	}
+}
+
+// mapping decodes one document (or an element of a top-level list) by its
+// form: canonical, the original's flat kind, or its grouped lists.
+func (d *docCtx) mapping(root *yaml.Node) {
 	switch {
 	case lookup(root, "apiVersion") != nil:
 		d.canonical(root, "")
 	case lookup(root, "kind") != nil:
 		d.legacyKind(root)
-	case lookup(root, "secretbackends") != nil || lookup(root, "secrets") != nil:
+	case isGrouped(root):
 		d.legacyGroup(root)
 	default:
 		d.errf(root, "", "not an mcpctl manifest: expected apiVersion: %s with kind: %s, %s or %s (or the original mcpctl's kind: secretbackend / kind: secret documents, or secretbackends: / secrets: lists)",

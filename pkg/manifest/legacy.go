@@ -58,13 +58,29 @@ func (d *docCtx) legacyKind(n *yaml.Node) {
 	case KindSecretBackend, KindSecret, KindList:
 		d.errf(n, "apiVersion", "required (%s)", APIVersion)
 	default:
+		if d.skipKind(n, kn, k) {
+			return
+		}
 		d.errf(kn, "kind", "unknown kind %s (known: %s, %s, %s with apiVersion: %s; or %s, %s in the original mcpctl format)",
 			quote(k), KindSecretBackend, KindSecret, KindList, APIVersion, legacyBackendKind, legacySecretKind)
 	}
 }
 
 func (d *docCtx) legacyGroup(n *yaml.Node) {
-	f, _ := d.fields(n, "", "secretbackends", "secrets")
+	ps, _ := d.pairs(n, "")
+	f := map[string]*yaml.Node{}
+	for _, p := range ps {
+		switch {
+		case p.key == "secretbackends" || p.key == "secrets":
+			f[p.key] = p.val
+		case p.val.Kind == yaml.SequenceNode || isNull(p.val):
+			// One of the original's other resource groups.
+			d.skipGroup(p.knode, p.val)
+		default:
+			d.errf(p.knode, p.key, "unknown field%s: expected secretbackends: and secrets: lists (lists of the original mcpctl's other resources are skipped), got %s",
+				suggest(p.key, []string{"secretbackends", "secrets"}), describe(p.val))
+		}
+	}
 	for _, g := range []struct {
 		key    string
 		decode func(*docCtx, *yaml.Node, string)
@@ -122,6 +138,7 @@ func (d *docCtx) legacyBackend(n *yaml.Node, item string) {
 		return
 	}
 	d.resource = label("backend", lookupString(n, "name"), item)
+	n = d.dropServerFields(n)
 	f, ok := d.fields(n, "", "kind", "name", "type", "description", "isDefault", "config")
 	kok := d.legacyItemKind(f["kind"], legacyBackendKind)
 	rec := &backendRec{resource: d.resource, nameField: "name"}
@@ -202,6 +219,7 @@ func (d *docCtx) legacySecret(n *yaml.Node, item string) {
 		return
 	}
 	d.resource = label("secret", lookupString(n, "name"), item)
+	n = d.dropServerFields(n)
 	f, ok := d.fields(n, "", "kind", "name", "backend", "data")
 	kok := d.legacyItemKind(f["kind"], legacySecretKind)
 	rec := d.newSecret(n)

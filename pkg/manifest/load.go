@@ -69,6 +69,7 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Set, error) {
 		return nil, err
 	}
 	l.crossCheck()
+	l.droppedWarnings()
 	if err := l.c.result(); err != nil {
 		return nil, err
 	}
@@ -112,6 +113,9 @@ type loader struct {
 	secrets  []*secretRec
 	// shared holds one copy of each distinct labels/annotations map (share).
 	shared map[string]map[string]string
+	// dropped are the server-side fields of the original's exports, by
+	// name, warned about once each (see export.go).
+	dropped map[string]*droppedField
 }
 
 func (l *loader) stopped() bool { return l.halted || l.ctx.Err() != nil }
