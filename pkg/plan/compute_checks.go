@@ -96,9 +96,23 @@ func (c *computer) checkCycles() {
 		}
 	}
 	for _, cyc := range CredentialCycles(edges) {
-		c.problems.add("dependency cycle: " + cyc.String() + " (a backend's credential must live on a backend that does not depend on it)")
+		c.problems.add("dependency cycle: " + cyc.String() + " (a backend's credential must live on a backend that does not depend on it)" + c.followsDefault(cyc))
 		c.resourceCycle = true
 	}
+}
+
+// followsDefault explains a cycle closed by a declared secret that names no
+// backend and so follows the default backend (any backend type may be the
+// default): the fix is to name its backend.
+func (c *computer) followsDefault(cyc CredentialCycle) string {
+	var out []string
+	for _, e := range cyc {
+		if d, ok := c.dSecrets[e.Secret]; ok && d.Backend == "" && e.On == c.defaultBackend {
+			out = append(out, fmt.Sprintf("; secret/%s names no backend, so it follows the default backend %s: give it spec.backend (backend: in the original's format), e.g. %s",
+				e.Secret, c.defaultBackend, state.BootstrapBackend))
+		}
+	}
+	return strings.Join(out, "")
 }
 
 // checkDeletes applies the mass-delete guard.
