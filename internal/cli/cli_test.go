@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/mcpctl/mcpctl/internal/testenv"
@@ -58,9 +59,31 @@ func TestScripts(t *testing.T) {
 			"exitcode":  exitCode,
 			"vaultdel":  vaultDelete,
 			"snakejson": snakeJSON,
+			"sql":       sqlCmd,
 		},
 		RequireExplicitExec: true,
 	})
+}
+
+// sqlCmd runs one statement on the script's schema as its owner, for
+// faults a script injects (a table that refuses writes). {s} in the
+// statement is the quoted schema name.
+//
+//	sql STATEMENT
+func sqlCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sql STATEMENT")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.Getenv("MCPCTL_DATABASE_URL"))
+	if err != nil {
+		ts.Fatalf("sql: %v", err)
+	}
+	defer conn.Close(ctx)
+	q := strings.ReplaceAll(args[0], "{s}", pgx.Identifier{ts.Getenv("MCPCTL_SCHEMA")}.Sanitize())
+	if _, err := conn.Exec(ctx, q); err != nil {
+		ts.Fatalf("sql: %v", err)
+	}
 }
 
 // tbKey finds the script's testing.TB in Env.Values, for commands that

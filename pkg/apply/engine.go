@@ -33,6 +33,9 @@ type Outcome struct {
 	Status   Status
 	Err      error
 	Duration time.Duration
+	// AuditErr says why the action's audit entry could not be written
+	// (nil when it was). The action's own outcome stands either way.
+	AuditErr error
 }
 
 // Result lists every action of the plan with its outcome, in plan order.
@@ -51,6 +54,34 @@ func (r *Result) Failed() int {
 		}
 	}
 	return n
+}
+
+// AuditFailures counts the actions whose audit entry could not be written.
+func (r *Result) AuditFailures() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.AuditErr != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// fingerprintKey reads the key of the changed-since-plan check. A role that
+// may not read it (a backend admin) writes no values, so it goes without;
+// any other failure is returned, since a transient error must not silently
+// turn the check off.
+func fingerprintKey(ctx context.Context, st interface {
+	FingerprintKey(ctx context.Context) ([]byte, error)
+}) ([]byte, error) {
+	key, err := st.FingerprintKey(ctx)
+	switch {
+	case errors.Is(err, state.ErrPermissionDenied):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the fingerprint key (the changed-since-plan check needs it): %w", err)
+	}
+	return key, nil
 }
 
 // Count returns how many actions of type t succeeded.
@@ -134,10 +165,12 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 		}
 	}
 
-	key, _ := e.Store.FingerprintKey(ctx)
+	key, err := fingerprintKey(ctx, e.Store)
 	x := &executor{e: e, plan: p, key: key}
 	x.migr = &Migrator{Store: e.Store, Drivers: e.Pool, Backend: x.backend, Failpoint: e.Failpoint}
-	err := x.loadJournal(ctx)
+	if err == nil {
+		err = x.loadJournal(ctx)
+	}
 	if err == nil {
 		err = x.loadBackends(ctx)
 	}
@@ -211,7 +244,7 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 					if err != nil {
 						o.Status = StatusFailed
 					}
-					x.audit(ctx, a, o)
+					o.AuditErr = x.audit(ctx, a, o)
 					mu.Lock()
 					finish(i, o)
 					mu.Unlock()

@@ -250,8 +250,13 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret) error {
 	if !j.KeepSource && j.FromBackend != "" {
 		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource); err != nil {
-			_ = m.Store.SetMigrationState(ctx, j.ID, state.MigrationCleanupPending, j.DestVersion, err.Error())
-			return fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
+			pending := fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
+			if jerr := m.Store.SetMigrationState(ctx, j.ID, state.MigrationCleanupPending, j.DestVersion, err.Error()); jerr != nil {
+				// The entry stays "flipped": the next plan still retries
+				// the cleanup, but the journal does not say why.
+				return errors.Join(pending, fmt.Errorf("secret %s: journal: record cleanup-pending: %w", row.Name, jerr))
+			}
+			return pending
 		}
 	}
 	m.hit(FPSourceDeleted)
@@ -307,7 +312,9 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 func (m *Migrator) fail(ctx context.Context, j *state.Migration, err error) error {
 	// The entry stays "started": the row was not flipped, so the secret is
 	// still read from its source; a rerun resumes or abandons the move.
-	_ = m.Store.SetMigrationState(ctx, j.ID, state.MigrationStarted, 0, err.Error())
+	if jerr := m.Store.SetMigrationState(ctx, j.ID, state.MigrationStarted, 0, err.Error()); jerr != nil {
+		return errors.Join(err, fmt.Errorf("secret %s: journal: record the failure: %w", j.SecretName, jerr))
+	}
 	return err
 }
 

@@ -45,7 +45,10 @@ func Precheck(ctx context.Context, store *state.Store, pool *backends.Pool, p *p
 	}
 	// Without the key (a role that may not read it) the fingerprints are
 	// not compared here, as the engine does not compare them either.
-	key, _ := store.FingerprintKey(ctx)
+	key, err := fingerprintKey(ctx, store)
+	if err != nil {
+		return err
+	}
 	var problems []string
 	changed := map[string]bool{} // backends the plan creates or reconfigures
 	used := map[string]bool{}

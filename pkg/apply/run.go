@@ -172,6 +172,9 @@ func (r *Result) Summary() string {
 	add(r.Count(plan.Delete), "deleted")
 	failed := r.Failed()
 	parts = append(parts, fmt.Sprintf("%d failed", failed))
+	if n := r.AuditFailures(); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not audited", n))
+	}
 	head := "Apply complete"
 	if failed > 0 {
 		head = "Apply finished with errors"

@@ -237,6 +237,11 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, openStore func(context
 			fmt.Fprintf(ios.ErrOut, "  %s %s: %v\n", o.Status, o.Resource, o.Err)
 		}
 	}
+	for _, o := range res.Outcomes {
+		if o.AuditErr != nil {
+			fmt.Fprintf(ios.ErrOut, "Warning: %v\n", o.AuditErr)
+		}
+	}
 	fmt.Fprintln(ios.Out, res.Summary())
 	if res.Failed() > 0 {
 		fmt.Fprintln(ios.ErrOut, "Hint: fix the cause and run the same command again; what completed is not redone, and interrupted migrations resume")
