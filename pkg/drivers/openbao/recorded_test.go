@@ -23,8 +23,9 @@ import (
 
 // recordedDir holds real OpenBao 2.6.2 responses (KV v2 at barskv/, objects
 // under mcpctl/). The test environment's Vault has no detailed-metadata
-// LIST, so the OpenBao bulk path is tested against these.
-const recordedDir = "../../../../shared/testdata/openbao-2.6"
+// LIST, so the OpenBao bulk path is tested against these. They are copied
+// into the package so that a clone of the repository has them.
+const recordedDir = "testdata/openbao-2.6"
 
 // recorded reads one recorded response: JSON files are 200s; .txt files end
 // with "HTTP <status>".
@@ -32,7 +33,7 @@ func recorded(t testing.TB, name string) (int, []byte) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(recordedDir, name))
 	if err != nil {
-		t.Fatalf("recorded OpenBao responses: %v (they live in ../shared/testdata/openbao-2.6 next to the repository)", err)
+		t.Fatalf("recorded OpenBao responses: %v", err)
 	}
 	if !strings.HasSuffix(name, ".txt") {
 		return http.StatusOK, b
