@@ -496,3 +496,55 @@ func TestGenerationBumpsOnOutsideEdits(t *testing.T) {
 		t.Fatalf("stale write after an outside edit = %v, want ErrConflict", err)
 	}
 }
+
+// Any backend type may be the default (DESIGN §2): nothing in the schema
+// (partial unique index, triggers, the bootstrap row) assumes a plaintext
+// default. The bootstrap backend gives the flag to an openbao row and stays
+// undeletable; the flag comes back the same way.
+func TestOpenBaoBackendMayBeTheDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := migratedStore(t)
+	bao := &state.Backend{Name: "bao", Type: "openbao", Config: []byte(`{"url":"https://bao.internal:8200"}`)}
+	if err := st.CreateBackend(ctx, bao); err != nil {
+		t.Fatal(err)
+	}
+	move := func(from, to string) {
+		t.Helper()
+		err := st.InTx(ctx, func(tx *state.Tx) error {
+			a, err := tx.GetBackend(ctx, from)
+			if err != nil {
+				return err
+			}
+			a.IsDefault = false
+			if err := tx.UpdateBackend(ctx, &a); err != nil {
+				return err
+			}
+			b, err := tx.GetBackend(ctx, to)
+			if err != nil {
+				return err
+			}
+			b.IsDefault = true
+			return tx.UpdateBackend(ctx, &b)
+		})
+		if err != nil {
+			t.Fatalf("default %s -> %s: %v", from, to, err)
+		}
+		got, err := st.GetBackend(ctx, to)
+		if err != nil || !got.IsDefault {
+			t.Fatalf("%s after the move: %+v, %v", to, got, err)
+		}
+	}
+	move(state.BootstrapBackend, "bao")
+	boot, err := st.GetBackend(ctx, state.BootstrapBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteBackend(ctx, state.BootstrapBackend, boot.Generation); !errors.Is(err, state.ErrProtected) {
+		t.Fatalf("delete of the bootstrap backend while bao is the default = %v, want ErrProtected", err)
+	}
+	if err := st.CreateBackend(ctx, &state.Backend{Name: "vault", Type: "openbao", Config: []byte(`{}`), IsDefault: true}); !errors.Is(err, state.ErrDuplicateDefault) {
+		t.Fatalf("a second openbao default = %v, want ErrDuplicateDefault", err)
+	}
+	move("bao", state.BootstrapBackend)
+}
