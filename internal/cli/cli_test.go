@@ -65,9 +65,11 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// sqlCmd runs one statement on the script's schema as its owner, for
-// faults a script injects (a table that refuses writes). {s} in the
-// statement is the quoted schema name.
+// sqlCmd runs one statement on the script's schema as its owner and prints
+// each row it returns on a line, columns separated by a space: for faults a
+// script injects (a table that refuses writes) and to look at what mcpctl
+// stored (a kept plaintext copy still in the data column). {s} in the
+// statement is the quoted schema name, which is also the search_path.
 //
 //	sql STATEMENT
 func sqlCmd(ts *testscript.TestScript, neg bool, args []string) {
@@ -80,8 +82,27 @@ func sqlCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("sql: %v", err)
 	}
 	defer conn.Close(ctx)
-	q := strings.ReplaceAll(args[0], "{s}", pgx.Identifier{ts.Getenv("MCPCTL_SCHEMA")}.Sanitize())
-	if _, err := conn.Exec(ctx, q); err != nil {
+	schema := pgx.Identifier{ts.Getenv("MCPCTL_SCHEMA")}.Sanitize()
+	if _, err := conn.Exec(ctx, "SET search_path TO "+schema); err != nil {
+		ts.Fatalf("sql: %v", err)
+	}
+	rows, err := conn.Query(ctx, strings.ReplaceAll(args[0], "{s}", schema), pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		ts.Fatalf("sql: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			ts.Fatalf("sql: %v", err)
+		}
+		cells := make([]string, len(vals))
+		for i, v := range vals {
+			cells[i] = fmt.Sprint(v)
+		}
+		fmt.Fprintln(ts.Stdout(), strings.Join(cells, " "))
+	}
+	if err := rows.Err(); err != nil {
 		ts.Fatalf("sql: %v", err)
 	}
 }

@@ -86,8 +86,12 @@ func (x *executor) loadJournal(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the migration journal: %w", err)
 	}
-	x.journal = make(map[int64]state.Migration, len(open))
-	for _, m := range open {
+	kept, err := x.e.Store.KeptCopies(ctx)
+	if err != nil {
+		return fmt.Errorf("read the migration journal: %w", err)
+	}
+	x.journal = make(map[int64]state.Migration, len(open)+len(kept))
+	for _, m := range append(open, kept...) {
 		x.journal[m.ID] = m
 	}
 	return nil
@@ -405,8 +409,10 @@ func (x *executor) cleanup(ctx context.Context, a *plan.Action) error {
 	if !ok {
 		return nil // closed since the plan was made
 	}
+	// The plan decided whether the copy goes (a kept copy removed on
+	// purpose, too); the journal's keep_source only records the move.
+	j.KeepSource = !cs.DeleteObject
 	if !cs.DeleteObject {
-		j.KeepSource = true
 		if j.State == state.MigrationStarted {
 			return x.e.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")
 		}

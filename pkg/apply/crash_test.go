@@ -232,3 +232,129 @@ func (w *world) runApply(extraEnv ...string) (int, string) {
 	cmd, out := w.startApply(extraEnv...)
 	return exitCode(cmd.Wait()), out.String()
 }
+
+// runMcpctl runs the real binary with args to the end: its exit code and
+// combined output.
+func (w *world) runMcpctl(extraEnv []string, args ...string) (int, string) {
+	w.t.Helper()
+	out := &bytes.Buffer{}
+	cmd := w.mcpctl(context.Background(), extraEnv, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	return exitCode(cmd.Run()), out.String()
+}
+
+// convergeCmd reruns the real binary with args until it reports no changes.
+func (w *world) convergeCmd(args ...string) {
+	w.t.Helper()
+	for i := 0; i < 4; i++ {
+		code, out := w.runMcpctl(nil, args...)
+		if code != 0 {
+			w.t.Fatalf("rerun %d of %v: exit %d\n%s", i+1, args, code, out)
+		}
+		if strings.Contains(out, "No changes") {
+			return
+		}
+	}
+	w.t.Fatalf("%v did not converge after 4 reruns", args)
+}
+
+// checkKept asserts that every secret lives on to, no journal entry is
+// open, and each has a kept entry with a readable source copy on from
+// holding its original values.
+func (w *world) checkKept(s *state.Store, n int, from, to string) {
+	w.t.Helper()
+	ctx := context.Background()
+	rows, err := s.ListSecrets(ctx, true)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	want := w.wantValues(n)
+	kv := w.vault.Client(w.t).KVv2(w.mount)
+	for _, r := range rows {
+		if r.Name == "bao-token" {
+			continue
+		}
+		if r.BackendName != to {
+			w.t.Errorf("secret %s is on %s, want %s", r.Name, r.BackendName, to)
+		}
+		var got string
+		switch from {
+		case "default":
+			got = r.Data["KEY"]
+		case "bao":
+			sec, err := kv.Get(ctx, "app/"+r.Name)
+			if err != nil {
+				w.t.Errorf("secret %s: the kept copy on bao is not readable: %v", r.Name, err)
+				continue
+			}
+			got, _ = sec.Data["KEY"].(string)
+		}
+		if got != want[r.Name] {
+			w.t.Errorf("secret %s: the kept copy on %s holds %q, want the original values", r.Name, from, got)
+		}
+	}
+	open, err := s.OpenMigrations(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(open) != 0 {
+		w.t.Errorf("%d journal entries still open: %+v", len(open), open[0])
+	}
+	kept, err := s.KeptCopies(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, m := range kept {
+		if m.FromBackend != from || m.ToBackend != to {
+			w.t.Errorf("kept entry %+v, want %s → %s", m, from, to)
+		}
+		names[m.SecretName] = true
+	}
+	if len(names) != n {
+		w.t.Errorf("%d secrets have a kept entry, want %d", len(names), n)
+	}
+}
+
+const keptSecrets = 40
+
+// TestCrashWithKeepSource kills a real `mcpctl migrate secrets
+// --keep-source` after each protocol step (at the 15th secret to reach
+// it), in both directions, and reruns it until it reports no changes: at
+// every moment each secret reads back from its recorded backend, and at the
+// end every source copy is still readable and recorded as kept. Then it
+// kills `mcpctl migrate secrets --cleanup` in the middle of removing them
+// and reruns it: nothing is left behind and the journal is closed.
+func TestCrashWithKeepSource(t *testing.T) {
+	for _, dir := range []struct{ name, from, to string }{
+		{"plaintext-to-openbao", "default", "bao"},
+		{"openbao-to-plaintext", "bao", "default"},
+	} {
+		for _, step := range apply.ProtocolSteps {
+			t.Run(dir.name+"/"+step, func(t *testing.T) {
+				t.Parallel()
+				w, s := seededWorld(t, keptSecrets, dir.from)
+				move := []string{"migrate", "secrets", "--from", dir.from, "--to", dir.to, "--keep-source", "--auto-approve"}
+				if code, out := w.runMcpctl([]string{"MCPCTL_FAILPOINT=" + step + ":15"}, move...); code != failpoint.ExitCode {
+					t.Fatalf("migrate with failpoint %s: exit %d, want %d (the failpoint was not reached?)\n%s", step, code, failpoint.ExitCode, out)
+				}
+				w.checkReadable(s, keptSecrets, "right after the crash")
+				w.convergeCmd(move...)
+				w.checkReadable(s, keptSecrets, "after convergence")
+				w.checkKept(s, keptSecrets, dir.from, dir.to)
+
+				cleanup := []string{"migrate", "secrets", "--cleanup", "--auto-approve"}
+				if code, out := w.runMcpctl([]string{"MCPCTL_FAILPOINT=" + apply.FPSourceDeleted + ":15"}, cleanup...); code != failpoint.ExitCode {
+					t.Fatalf("cleanup with failpoint: exit %d, want %d\n%s", code, failpoint.ExitCode, out)
+				}
+				w.checkReadable(s, keptSecrets, "right after the cleanup crash")
+				w.convergeCmd(cleanup...)
+				w.checkReadable(s, keptSecrets, "after the cleanup")
+				w.checkSettled(s, keptSecrets, dir.to)
+				if kept, err := s.KeptCopies(context.Background()); err != nil || len(kept) != 0 {
+					t.Errorf("after the cleanup: %d kept entries (err %v)", len(kept), err)
+				}
+			})
+		}
+	}
+}

@@ -165,21 +165,35 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	// 5. Flip the row and the journal in one transaction. When there is no
 	// source copy to remove afterwards (a plaintext source: its copy was the
 	// row's data, cleared right here; or --keep-source), the same
-	// transaction closes the journal entry: steps 6 and 7 have nothing left
+	// transaction ends the journal entry: steps 6 and 7 have nothing left
 	// to do, and one commit per secret is saved.
+	//
+	// With --keep-source the source copy stays readable (for a plaintext
+	// source: the values stay in the row's data column, which consumers do
+	// not read once the row names another backend) and the entry ends in
+	// "kept", so get and plan show the copy until `migrate secrets
+	// --cleanup` removes it. Between two plaintext backends there is nothing
+	// to keep: both copies are the same column.
 	flipped := row
 	flipped.BackendID, flipped.BackendName, flipped.BackendType = dest.ID, dest.Name, dest.Type
 	flipped.Keys = vals.Keys()
 	flipped.ExternalRef = location(ctx, m.Drivers, dest.Name, row.Name)
-	if dest.Type == plaintextType {
+	keep := j.KeepSource && !(from.Type == plaintextType && dest.Type == plaintextType)
+	switch {
+	case dest.Type == plaintextType:
 		flipped.Data = vals.Map()
-	} else {
+	case from.Type == plaintextType && keep:
+		flipped.Data = vals.Map() // the kept source copy: unchanged values
+	default:
 		flipped.Data = nil
 	}
 	flipped.BackendVersion = destVersion
 	final := state.MigrationFlipped
 	nothingLeft := from.Type == plaintextType || j.KeepSource
-	if nothingLeft {
+	switch {
+	case keep:
+		final = state.MigrationKept
+	case nothingLeft:
 		final = state.MigrationDone
 	}
 	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final); err != nil {
@@ -268,9 +282,15 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 }
 
 // deleteCopy removes a secret's copy from a backend that is no longer its
-// placement. On a plaintext backend the copy was the row's data, cleared by
-// the flip, so there is nothing left to remove.
+// placement. It never removes the copy of the backend the row names. On a
+// plaintext backend the copy is the row's data: cleared by the flip, or
+// kept there by --keep-source while the row names a backend of another
+// type (the driver clears it then, owner checked); while the row names a
+// plaintext backend its data are that backend's live values.
 func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Secret, destroy bool) error {
+	if row.BackendName == backend {
+		return nil
+	}
 	b, err := m.backend(ctx, backend)
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) {
@@ -279,7 +299,13 @@ func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Sec
 		return err
 	}
 	if b.Type == plaintextType {
-		return nil
+		now, err := m.Store.GetSecret(ctx, row.Name, false)
+		if errors.Is(err, state.ErrNotFound) || (err == nil && (now.ID != row.ID || !now.HasData || now.BackendType == plaintextType)) {
+			return nil // no row, another secret's row, no values, or live values
+		}
+		if err != nil {
+			return err
+		}
 	}
 	d, err := m.Drivers.Driver(ctx, backend)
 	if err != nil {

@@ -140,6 +140,7 @@ func (c *computer) run() {
 	c.planBackends()
 	c.planSecrets()
 	c.planJournal()
+	c.planKept()
 	c.checkBackendDeletes()
 	c.checkTokens()
 	c.checkCycles()
@@ -298,6 +299,8 @@ func count(p *Plan) Counts {
 			n.Lost++
 		case Unknown:
 			n.Unknown++
+		case Kept:
+			n.Kept++
 		}
 	}
 	return n

@@ -211,7 +211,7 @@ func checkState(ctx context.Context, journal JournalReader, ds DriverSource, sna
 				}
 				if kept[b.Name+"\x00"+r.ID] {
 					out = append(out, DriftFinding{Type: Kept, Kind: KindSecret, Name: name, Backend: b.Name,
-						Reason: fmt.Sprintf("a copy kept by a migration to %s with --keep-source (version %d); delete it in the backend when no longer needed", r.BackendName, o.Meta.Version)})
+						Reason: fmt.Sprintf("a copy kept by a migration to %s with --keep-source (version %d); remove it with `mcpctl migrate secrets --cleanup`", r.BackendName, o.Meta.Version)})
 					continue
 				}
 				out = append(out, DriftFinding{Type: Orphan, Kind: KindObject, Name: name, Backend: b.Name, Drift: true,
@@ -254,7 +254,7 @@ func keptSources(ctx context.Context, journal JournalReader) (map[string]bool, e
 	}
 	out := map[string]bool{}
 	for _, m := range ms {
-		if m.State == state.MigrationDone && m.KeepSource {
+		if (m.State == state.MigrationKept || m.State == state.MigrationDone) && m.KeepSource {
 			out[m.FromBackend+"\x00"+m.SecretID] = true
 		}
 	}

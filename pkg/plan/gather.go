@@ -19,6 +19,7 @@ type StateReader interface {
 	ListBackends(ctx context.Context) ([]state.Backend, error)
 	ListSecrets(ctx context.Context, withData bool) ([]state.Secret, error)
 	OpenMigrations(ctx context.Context) ([]state.Migration, error)
+	KeptCopies(ctx context.Context) ([]state.Migration, error)
 	FingerprintKey(ctx context.Context) ([]byte, error)
 }
 
@@ -129,10 +130,15 @@ func readState(ctx context.Context, st StateReader) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read migration journal: %w", err)
 	}
+	kept, err := st.KeptCopies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read migration journal: %w", err)
+	}
 	snap := &Snapshot{
 		Backends:       backends,
 		Secrets:        secrets,
 		OpenMigrations: open,
+		KeptCopies:     kept,
 		Objects:        make(map[string]ObjectStatus, len(secrets)),
 		Targets:        map[string]ObjectStatus{},
 		Leftovers:      map[int64]ObjectStatus{},
@@ -183,6 +189,11 @@ func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[s
 		}
 		if exists[backend] {
 			add(backend, m.SecretName, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+		}
+	}
+	for _, m := range snap.KeptCopies {
+		if exists[m.FromBackend] {
+			add(m.FromBackend, m.SecretName, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
 		}
 	}
 

@@ -420,6 +420,7 @@ func (f *fakeState) ListSecrets(_ context.Context, withData bool) ([]state.Secre
 	return f.secrets, nil
 }
 func (f *fakeState) OpenMigrations(context.Context) ([]state.Migration, error) { return f.open, nil }
+func (f *fakeState) KeptCopies(context.Context) ([]state.Migration, error)     { return nil, nil }
 func (f *fakeState) FingerprintKey(context.Context) ([]byte, error)            { return []byte("k"), nil }
 
 func TestGatherFaults(t *testing.T) {

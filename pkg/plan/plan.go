@@ -67,6 +67,9 @@ const (
 	// Unknown: a managed-value comparison this run cannot make (the
 	// fingerprint key is not readable by the connecting role).
 	Unknown FindingType = "unknown"
+	// Kept (declared with the drift findings): a source copy a migration
+	// left readable on purpose (--keep-source), recorded in the journal as
+	// kept until `mcpctl migrate secrets --cleanup` removes it.
 )
 
 // Plan is the complete, ordered result of a plan run.
@@ -300,4 +303,5 @@ type Counts struct {
 	Unmanaged int `json:"unmanaged"`
 	Lost      int `json:"lost"`
 	Unknown   int `json:"unknown"`
+	Kept      int `json:"kept"`
 }

@@ -35,6 +35,8 @@ func findingSymbol(t FindingType) string {
 		return "✗"
 	case Unknown:
 		return "?"
+	case Kept:
+		return "≡"
 	}
 	return "*"
 }
@@ -66,7 +68,11 @@ func headline(a *Action) string {
 		if !c.DeleteObject {
 			return fmt.Sprintf("%s: migration #%d will be closed", r, c.JournalID)
 		}
-		return fmt.Sprintf("%s: the leftover %s copy on %s will be removed (migration #%d)", r, c.Copy, c.Backend, c.JournalID)
+		what := "leftover"
+		if c.JournalState == "kept" {
+			what = "kept"
+		}
+		return fmt.Sprintf("%s: the %s %s copy on %s will be removed (migration #%d)", r, what, c.Copy, c.Backend, c.JournalID)
 	}
 	return r + ": " + string(a.Action)
 }
@@ -257,7 +263,7 @@ func findingsLine(p *Plan) string {
 	for _, e := range []struct {
 		n    int
 		name string
-	}{{n.Drift, "drift"}, {n.Lost, "lost"}, {n.Unknown, "unknown"}, {n.Unmanaged, "unmanaged"}} {
+	}{{n.Drift, "drift"}, {n.Lost, "lost"}, {n.Unknown, "unknown"}, {n.Unmanaged, "unmanaged"}, {n.Kept, "kept"}} {
 		if e.n > 0 {
 			parts = append(parts, itoa(e.n)+" "+e.name)
 		}

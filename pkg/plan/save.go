@@ -211,7 +211,7 @@ func validate(p *Plan) error {
 	}
 	for i, f := range p.Findings {
 		switch f.Type {
-		case Drift, Unmanaged, Lost, Unknown:
+		case Drift, Unmanaged, Lost, Unknown, Kept:
 		default:
 			bad("finding %d: unknown type %q", i, f.Type)
 		}

@@ -14,8 +14,12 @@ type Snapshot struct {
 	Backends    []state.Backend
 	// Secrets are read without their data column.
 	Secrets []state.Secret
-	// OpenMigrations are the journal entries not done, oldest first.
+	// OpenMigrations are the journal entries neither done nor kept, oldest
+	// first.
 	OpenMigrations []state.Migration
+	// KeptCopies are the journal entries in state kept (source copies left
+	// on purpose by --keep-source), oldest first.
+	KeptCopies []state.Migration
 	// Objects maps a secret name to its object on the backend its row
 	// records.
 	Objects map[string]ObjectStatus
@@ -24,7 +28,8 @@ type Snapshot struct {
 	// backend already exists.
 	Targets map[string]ObjectStatus
 	// Leftovers maps an open journal entry's id to the copy its row does not
-	// point at: the destination while started, the source once flipped.
+	// point at: the destination while started, the source once flipped or
+	// kept.
 	Leftovers map[int64]ObjectStatus
 }
 

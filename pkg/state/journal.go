@@ -60,10 +60,16 @@ func (d *db) SetMigrationState(ctx context.Context, id int64, st MigrationState,
 	return nil
 }
 
-// OpenMigrations lists journal entries not done, oldest first: moves an
-// interrupted run left behind, which the next apply resumes.
+// OpenMigrations lists journal entries neither done nor kept, oldest
+// first: moves an interrupted run left behind, which the next apply resumes.
 func (d *db) OpenMigrations(ctx context.Context) ([]Migration, error) {
-	return d.queryMigrations(ctx, `SELECT `+migrationCols+` FROM {s}.secret_migrations WHERE state <> 'done' ORDER BY id`)
+	return d.queryMigrations(ctx, `SELECT `+migrationCols+` FROM {s}.secret_migrations WHERE state NOT IN ('done', 'kept') ORDER BY id`)
+}
+
+// KeptCopies lists journal entries in state kept, oldest first: source
+// copies a move with --keep-source left readable on purpose.
+func (d *db) KeptCopies(ctx context.Context) ([]Migration, error) {
+	return d.queryMigrations(ctx, `SELECT `+migrationCols+` FROM {s}.secret_migrations WHERE state = 'kept' ORDER BY id`)
 }
 
 // ListMigrations lists journal entries newest first, at most limit of them

@@ -95,7 +95,11 @@ const (
 	MigrationStarted        MigrationState = "started"
 	MigrationFlipped        MigrationState = "flipped"
 	MigrationCleanupPending MigrationState = "cleanup-pending"
-	MigrationDone           MigrationState = "done"
+	// MigrationKept: the move is complete and the source copy was kept on
+	// purpose (--keep-source). Not an unfinished move: it stays on record
+	// until the copy is removed on purpose, which closes it (done).
+	MigrationKept MigrationState = "kept"
+	MigrationDone MigrationState = "done"
 )
 
 // Migration is one journal row: a move of one secret between backends.

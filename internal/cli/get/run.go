@@ -80,7 +80,11 @@ func run(ctx context.Context, opts *Options) error {
 		if wantBackends {
 			fmt.Fprintln(opts.IO.Out)
 		}
-		return secretTable(opts, shownS)
+		kept, err := store.KeptCopies(ctx)
+		if err != nil {
+			return fmt.Errorf("schema %q: reading the migration journal: %w", store.Schema(), err)
+		}
+		return secretTable(opts, shownS, kept)
 	}
 	return nil
 }
@@ -133,14 +137,21 @@ func backendTable(opts *Options, bs []state.Backend, all []state.Secret) error {
 	return t.Flush()
 }
 
-func secretTable(opts *Options, ss []state.Secret) error {
+// secretTable lists secrets; a KEPT column, when any shown secret has a
+// source copy kept by `migrate secrets --keep-source`, says where.
+func secretTable(opts *Options, ss []state.Secret, kept []state.Migration) error {
 	now := opts.Now()
 	wide := opts.Output == "wide"
+	keptOn := keptCopies(ss, kept)
 	headers := []string{"NAME", "BACKEND", "KEYS", "VERSION", "AGE"}
 	if wide {
 		headers = append(headers, "MANAGED", "PROTECTED", "GENERATION", "LOCATION", "LABELS")
 	}
+	if len(keptOn) > 0 {
+		headers = append(headers, "KEPT")
+	}
 	t := cmdutil.NewTable(opts.IO.Out, headers...)
+	n := 0
 	for _, s := range ss {
 		keys := keyList(s.Keys, 4)
 		if wide {
@@ -150,9 +161,39 @@ func secretTable(opts *Options, ss []state.Secret) error {
 		if wide {
 			row = append(row, yesNo(s.Managed), yesNo(s.Protected), strconv.FormatInt(s.Generation, 10), orDash(s.ExternalRef), labelList(s.Labels))
 		}
+		if len(keptOn) > 0 {
+			row = append(row, strings.Join(keptOn[s.Name], ","))
+			n += len(keptOn[s.Name])
+		}
 		t.Row(row...)
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "%d source cop%s kept by `migrate secrets --keep-source` (KEPT: the backend holding it); remove with `mcpctl migrate secrets --cleanup`\n",
+			n, map[bool]string{true: "y", false: "ies"}[n == 1])
+	}
+	return nil
+}
+
+// keptCopies maps a secret name to the backends holding a source copy
+// kept for it, in journal order, leaving out records that no longer
+// describe a copy (the row lives on that backend again, or was replaced).
+func keptCopies(ss []state.Secret, kept []state.Migration) map[string][]string {
+	rows := make(map[string]state.Secret, len(ss))
+	for _, s := range ss {
+		rows[s.Name] = s
+	}
+	out := map[string][]string{}
+	for _, m := range kept {
+		r, ok := rows[m.SecretName]
+		if !ok || r.ID != m.SecretID || r.BackendName == m.FromBackend || slices.Contains(out[m.SecretName], m.FromBackend) {
+			continue
+		}
+		out[m.SecretName] = append(out[m.SecretName], m.FromBackend)
+	}
+	return out
 }
 
 // configField is a top-level string of a backend config ("" if absent).

@@ -6,6 +6,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type Options struct {
 
 	From, To      string
 	Names         []string
+	Exclude       []string
+	Cleanup       bool
 	KeepSource    bool
 	DestroySource bool
 	DryRun        bool
@@ -56,16 +59,27 @@ form of changing spec.backend and running apply.`,
 func NewCmdSecrets(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Store: f.Store, Pool: f.Pool, Getenv: f.Getenv}
 	cmd := &cobra.Command{
-		Use:   "secrets --from BACKEND --to BACKEND [--names a,b] [flags]",
+		Use:   "secrets --from BACKEND --to BACKEND [--names a,b] [--exclude c,d] [flags] | --cleanup",
 		Short: "Move secrets from one backend to another",
-		Long: `Move every secret on --from (or only those --names lists) to --to.
+		Long: `Move every secret on --from (or only those --names lists, minus --exclude) to --to.
 
 This builds a plan of migrations only and runs it through the same engine as
 apply, under the same writer lock: each secret is journaled, copied, read back
 and compared before its row flips to the new backend, then the source copy is
-soft-deleted (--destroy-source destroys it, --keep-source leaves it). Consumers
-(mcpctl exec/env) keep reading every secret from wherever its row says, during
-and after the move. Killing the command and running it again resumes.
+soft-deleted (--destroy-source destroys it). Consumers (mcpctl exec/env) keep
+reading every secret from wherever its row says, during and after the move.
+Killing the command and running it again resumes, before the flip and after
+it (a source copy that could not be removed is removed by the next run).
+
+--keep-source leaves the source copy readable (for a plaintext source: the
+values stay in Postgres) and records it as kept: 'mcpctl get secrets' and
+'mcpctl plan' show it until 'mcpctl migrate secrets --cleanup' removes it
+(soft delete, or --destroy-source). --cleanup alone removes every kept copy;
+with --from (where the copy is), --to, --names or --exclude only those.
+
+Without --names, the credential Secrets of --to (its token Secret), and of any
+backend that would then depend on itself, are not moved: each is named in a
+warning. Naming such a secret in --names is an error naming the cycle.
 
 The plan is shown first and must be confirmed with 'yes' on a terminal, or with
 --auto-approve. --dry-run shows it and changes nothing (exit 0).
@@ -80,20 +94,25 @@ backend) in the manifests too.`,
   mcpctl migrate secrets --from default --to bao --names openai,github --keep-source
 
   # What would move?
-  mcpctl migrate secrets --from default --to bao --dry-run`,
+  mcpctl migrate secrets --from default --to bao --dry-run
+
+  # Remove the source copies kept by --keep-source
+  mcpctl migrate secrets --cleanup`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
-			case opts.From == "" || opts.To == "":
-				return cmdutil.FlagErrorf("name the backends with --from and --to")
-			case opts.From == opts.To:
+			case opts.Cleanup && opts.KeepSource:
+				return cmdutil.FlagErrorf("--cleanup removes kept copies; --keep-source contradicts it")
+			case !opts.Cleanup && (opts.From == "" || opts.To == ""):
+				return cmdutil.FlagErrorf("name the backends with --from and --to (or remove kept copies with --cleanup)")
+			case opts.From != "" && opts.From == opts.To:
 				return cmdutil.FlagErrorf("--from and --to are both %q: nothing would move", opts.From)
 			case opts.KeepSource && opts.DestroySource:
 				return cmdutil.FlagErrorf("--keep-source and --destroy-source contradict each other")
 			case opts.Parallelism < 1:
 				return cmdutil.FlagErrorf("invalid --parallelism %d: must be at least 1", opts.Parallelism)
 			}
-			for _, n := range opts.Names {
+			for _, n := range append(slices.Clone(opts.Names), opts.Exclude...) {
 				if err := cmdutil.ValidateName("secret", n); err != nil {
 					return err
 				}
@@ -109,14 +128,17 @@ backend) in the manifests too.`,
 	fs.StringVar(&opts.From, "from", "", "Backend the secrets live on now")
 	fs.StringVar(&opts.To, "to", "", "Backend to move them to")
 	fs.StringSliceVar(&opts.Names, "names", nil, "Only these secrets (comma-separated or repeated); default: every secret on --from")
-	fs.BoolVar(&opts.KeepSource, "keep-source", false, "Keep the source copies")
-	fs.BoolVar(&opts.DestroySource, "destroy-source", false, "Destroy (instead of soft-delete) the source copies")
+	fs.StringSliceVar(&opts.Exclude, "exclude", nil, "Leave these secrets out (comma-separated or repeated)")
+	fs.BoolVar(&opts.KeepSource, "keep-source", false, "Keep the source copies readable, recorded as kept until --cleanup removes them")
+	fs.BoolVar(&opts.Cleanup, "cleanup", false, "Remove the source copies kept by --keep-source (and leftovers of interrupted moves) instead of moving")
+	fs.BoolVar(&opts.DestroySource, "destroy-source", false, "Destroy (instead of soft-delete) the source copies, also with --cleanup")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "Show the plan and change nothing")
 	fs.BoolVar(&opts.AutoApprove, "auto-approve", false, "Move without asking for confirmation (required without a terminal)")
 	fs.IntVar(&opts.Parallelism, "parallelism", applycmd.DefaultParallelism, "How many secrets to move at once")
 	_ = cmd.RegisterFlagCompletionFunc("from", cmdutil.CompleteBackendNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("to", cmdutil.CompleteBackendNames(f))
 	_ = cmd.RegisterFlagCompletionFunc("names", cmdutil.CompleteSecretNames(f))
+	_ = cmd.RegisterFlagCompletionFunc("exclude", cmdutil.CompleteSecretNames(f))
 	return cmd
 }
 
@@ -129,25 +151,16 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	req := Request{
-		From: opts.From, To: opts.To, Names: opts.Names,
-		KeepSource: opts.KeepSource, DestroySource: opts.DestroySource,
+	req := planpkg.MigrationRequest{
+		From: opts.From, To: opts.To, Names: opts.Names, Exclude: opts.Exclude,
+		KeepSource: opts.KeepSource, DestroySource: opts.DestroySource, Cleanup: opts.Cleanup,
 		Schema: store.Schema(),
 	}
 	build := func(ctx context.Context, snap *planpkg.Snapshot) (*planpkg.Plan, error) {
-		rows, problems := Select(req, snap)
-		if len(problems) > 0 {
-			return nil, &planpkg.Error{Problems: problems}
-		}
-		names := make([]string, len(rows))
-		for i, r := range rows {
-			names[i] = r.Name
-		}
-		dest := planpkg.StatObjects(ctx, pool, req.To, names, opts.Parallelism)
-		if err := ctx.Err(); err != nil {
+		if err := planpkg.ObserveMigration(ctx, pool, snap, req, opts.Parallelism); err != nil {
 			return nil, err
 		}
-		return Build(req, snap, dest)
+		return planpkg.BuildMigration(req, snap)
 	}
 
 	if opts.DryRun {
@@ -161,6 +174,7 @@ func run(ctx context.Context, opts *Options) error {
 			return cmdutil.PlanProblems(opts.IO, err)
 		}
 		if !p.HasChanges() {
+			cmdutil.PrintWarnings(opts.IO, p.Warnings)
 			fmt.Fprintln(opts.IO.Out, noneLine(req))
 			return nil
 		}
@@ -177,18 +191,27 @@ func run(ctx context.Context, opts *Options) error {
 		Operation:   "migrate secrets",
 		PlanOptions: planpkg.Options{Parallelism: opts.Parallelism, KeepSource: opts.KeepSource, DestroySource: opts.DestroySource},
 	}
+	question := fmt.Sprintf("Move these secrets from %s to %s in schema %q?", opts.From, opts.To, store.Schema())
+	if opts.Cleanup {
+		question = fmt.Sprintf("Remove these copies in schema %q?", store.Schema())
+	}
 	return applycmd.Execute(ctx, opts.IO, opts.Store, opts.Pool, ro, applycmd.Settings{
 		AutoApprove:   opts.AutoApprove,
 		Parallelism:   opts.Parallelism,
 		KeepSource:    opts.KeepSource,
 		DestroySource: opts.DestroySource,
 		Getenv:        opts.Getenv,
-		Question:      fmt.Sprintf("Move these secrets from %s to %s in schema %q?", opts.From, opts.To, store.Schema()),
+		Question:      question,
 		NoChanges:     noneLine(req),
 		After: func(p *planpkg.Plan) {
 			names := make([]string, 0, len(p.Actions))
 			for _, a := range p.Actions {
-				names = append(names, a.Name)
+				if a.Action == planpkg.Migrate {
+					names = append(names, a.Name)
+				}
+			}
+			if len(names) == 0 {
+				return
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "Hint: update the manifests of %s to `spec.backend: %s`; a manifest that still places a secret on %s moves it back on the next `mcpctl apply -f`\n",
 				nameList(names, 5), opts.To, opts.From)
@@ -196,11 +219,14 @@ func run(ctx context.Context, opts *Options) error {
 	})
 }
 
-func noneLine(req Request) string {
+func noneLine(req planpkg.MigrationRequest) string {
+	if req.Cleanup {
+		return "No changes: there are no kept copies to remove."
+	}
 	if len(req.Names) > 0 {
 		return fmt.Sprintf("No changes: %s already moved.", strings.Join(req.Names, ", "))
 	}
-	return fmt.Sprintf("No changes: there are no secrets on %s.", req.From)
+	return fmt.Sprintf("No changes: nothing to move from %s to %s.", req.From, req.To)
 }
 
 func nameList(names []string, max int) string {
