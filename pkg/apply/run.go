@@ -17,12 +17,15 @@ import (
 type RunOptions struct {
 	Store *state.Store
 	Pool  *backends.Pool
-	// Exactly one of Manifests (plan now, then apply) and Saved (apply a plan
-	// saved earlier, refused when stale) is set. Build, when set instead,
+	// Exactly one of Manifests (plan now, then apply), Saved (apply a plan
+	// saved earlier, refused when stale), Build and Change is set. Build
 	// computes the plan under the lock from the snapshot (migrate secrets).
 	Manifests *manifest.Set
 	Saved     *plan.Plan
 	Build     func(ctx context.Context, snap *plan.Snapshot) (*plan.Plan, error)
+	// Change, when set instead, is one imperative change (create, delete)
+	// planned under the lock by plan.GatherChange and plan.BuildChange.
+	Change *plan.Change
 
 	PlanOptions plan.Options
 	LockTimeout time.Duration
@@ -106,6 +109,14 @@ func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 			lookup = opts.LookupEnv
 		}
 		if err := Precheck(ctx, o.Store, o.Pool, p, lookup); err != nil {
+			return p, nil, err
+		}
+	case o.Change != nil:
+		snap, fps, err := plan.GatherChange(ctx, o.Store, o.Pool, *o.Change)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p, err = plan.BuildChange(*o.Change, fps, snap, opts); err != nil {
 			return p, nil, err
 		}
 	case o.Build != nil:

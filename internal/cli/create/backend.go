@@ -6,15 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	applycmd "github.com/mcpctl/mcpctl/internal/cli/apply"
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
+	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
@@ -22,6 +24,7 @@ import (
 type BackendOptions struct {
 	IO          *cmdutil.IOStreams
 	Store       func(context.Context) (*state.Store, error)
+	Pool        func(context.Context) (*backends.Pool, error)
 	LockTimeout time.Duration
 
 	Name        string
@@ -38,7 +41,7 @@ type BackendOptions struct {
 
 // NewCmdBackend builds `mcpctl create secretbackend`.
 func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.Command {
-	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store}
+	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store, Pool: f.Pool}
 	cmd := &cobra.Command{
 		Use:     "secretbackend NAME --type TYPE [flags]",
 		Aliases: cmdutil.KindSecretBackend.AliasesFor("secretbackend"),
@@ -52,7 +55,13 @@ mcpctl Secret (--token-secret NAME/KEY), usually one on the plaintext default
 backend. Any other setting (TLS, AppRole, timeouts) needs --config-file, a YAML
 or JSON file holding the config object.
 
-Only a plaintext backend can be the default (where secrets without a backend go).`,
+Any backend may be the default (where secrets created without --backend go);
+--default hands the flag over from the current default. Secrets already created
+stay where they are: move them with 'mcpctl migrate secrets'.
+
+The backend is created like an apply of its manifest would create it: under the
+writer lock, through the same engine and checks, recorded in the audit log
+('mcpctl history').`,
 		Example: `  # OpenBao / Vault KV v2 with a token kept as a Secret
   mcpctl create secret bao-token --from-literal token=hvs.XXXX
   mcpctl create secretbackend bao --type openbao --url https://bao.internal:8200 \
@@ -61,8 +70,9 @@ Only a plaintext backend can be the default (where secrets without a backend go)
   # Everything else from a file
   mcpctl create secretbackend bao --type openbao --config-file bao.yaml
 
-  # A second Postgres-backed backend, made the default
-  mcpctl create secretbackend local --type plaintext --default`,
+  # OpenBao as the default backend for new secrets
+  mcpctl create secretbackend bao --type openbao --url https://bao.internal:8200 \
+    --token-secret bao-token/token --default`,
 		Args: cmdutil.ExactArgs(1, "name the backend: mcpctl create secretbackend NAME --type TYPE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -84,7 +94,7 @@ Only a plaintext backend can be the default (where secrets without a backend go)
 	fl.StringVar(&opts.Mount, "mount", "", "KV v2 mount (openbao; driver default \"secret\")")
 	fl.StringVar(&opts.PathPrefix, "path-prefix", "", "Path under the mount holding mcpctl's objects (openbao; driver default \"mcpctl\")")
 	fl.StringVar(&opts.ConfigFile, "config-file", "", "YAML or JSON file with the whole config object, instead of the flags above")
-	fl.BoolVar(&opts.Default, "default", false, "Make this the default backend (plaintext only)")
+	fl.BoolVar(&opts.Default, "default", false, "Make this the default backend (where secrets naming no backend are created)")
 	fl.StringVar(&opts.Description, "description", "", "Free-text description")
 	_ = cmd.RegisterFlagCompletionFunc("type", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return typeNames(), cobra.ShellCompDirectiveNoFileComp
@@ -122,9 +132,6 @@ func (o *BackendOptions) validate(cmd *cobra.Command) error {
 		if _, _, err := splitSecretKey(o.TokenSecret); err != nil {
 			return err
 		}
-	}
-	if o.Default && drivers.Canonical(o.Type) != "plaintext" {
-		return cmdutil.FlagErrorf("--default: only a plaintext backend can be the default (this one is %s)", o.Type)
 	}
 	return nil
 }
@@ -183,71 +190,35 @@ func runBackend(ctx context.Context, opts *BackendOptions) error {
 	if err != nil {
 		return err
 	}
-	deps, err := drivers.Validate(typ, raw)
-	if err != nil {
+	if _, err := drivers.Validate(typ, raw); err != nil {
 		return fmt.Errorf("secretbackend %q: config: %w", opts.Name, err)
 	}
 	store, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	b := &state.Backend{Name: opts.Name, Type: typ, Config: raw, IsDefault: opts.Default, Description: opts.Description}
-	start := time.Now()
-	err = cmdutil.WithLock(ctx, store, opts.LockTimeout, "create secretbackend "+opts.Name, func(ctx context.Context) error {
-		if err := checkDeps(ctx, store, opts.Name, deps); err != nil {
-			return err
-		}
-		if !opts.Default {
-			return store.CreateBackend(ctx, b)
-		}
-		// Hand the default over in one transaction: the database allows one
-		// default at a time, and no moment may have none.
-		backends, err := store.ListBackends(ctx)
-		if err != nil {
-			return err
-		}
-		return store.InTx(ctx, func(tx *state.Tx) error {
-			for _, old := range backends {
-				if old.IsDefault {
-					old.IsDefault = false
-					if err := tx.UpdateBackend(ctx, &old); err != nil {
-						return err
-					}
-				}
-			}
-			return tx.CreateBackend(ctx, b)
-		})
-	})
-	cmdutil.Audit(ctx, store, opts.IO, "create", "secretbackend", opts.Name, "type "+typ, start, err)
-	if errors.Is(err, state.ErrExists) {
-		return cmdutil.WithHint(err, "change an existing backend with a manifest and `mcpctl apply`, or pick another name")
-	}
+	pool, err := opts.Pool(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "secretbackend/%s created (%s", b.Name, b.Type)
-	if b.IsDefault {
+	ch := plan.Change{
+		Action: plan.Create, Kind: plan.KindSecretBackend, Name: opts.Name,
+		Type: typ, Config: raw, Default: opts.Default, Description: opts.Description,
+	}
+	_, err = applycmd.ExecuteChange(ctx, opts.IO, store, pool, ch, opts.LockTimeout)
+	var missing *plan.MissingCredentialError
+	switch {
+	case errors.Is(err, state.ErrExists):
+		return cmdutil.WithHint(err, "change an existing backend with a manifest and `mcpctl apply`, or pick another name")
+	case errors.As(err, &missing):
+		return cmdutil.WithHint(err, "create it first: mcpctl create secret %s --from-literal %s=...", missing.Secret, missing.Key)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "secretbackend/%s created (%s", opts.Name, typ)
+	if opts.Default {
 		fmt.Fprint(opts.IO.Out, ", default")
 	}
 	fmt.Fprintln(opts.IO.Out, ")")
-	return nil
-}
-
-// checkDeps makes sure the secrets a config refers to exist and hold the
-// key, so a backend is not created unusable.
-func checkDeps(ctx context.Context, store *state.Store, backend string, deps []drivers.SecretRef) error {
-	for _, d := range deps {
-		s, err := store.GetSecret(ctx, d.Name, false)
-		if errors.Is(err, state.ErrNotFound) {
-			return cmdutil.WithHint(fmt.Errorf("secretbackend %q: its config refers to secret %q, which does not exist", backend, d.Name),
-				"create it first: mcpctl create secret %s --from-literal %s=...", d.Name, d.Key)
-		}
-		if err != nil {
-			return err
-		}
-		if len(s.Keys) > 0 && !slices.Contains(s.Keys, d.Key) {
-			return fmt.Errorf("secretbackend %q: secret %q has no key %q (keys: %s)", backend, d.Name, d.Key, strings.Join(s.Keys, ", "))
-		}
-	}
 	return nil
 }

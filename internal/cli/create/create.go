@@ -15,7 +15,9 @@ func NewCmdCreate(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create <resource> NAME [flags]",
 		Short: "Create a secret backend or a secret",
-		Long: `Create one resource directly, under the writer lock, as kubectl create does.
+		Long: `Create one resource directly, as kubectl create does: the change is planned and
+executed by the same engine as apply (writer lock, checks, audit log), without
+asking, since the command is the confirmation.
 
 Declarative manifests (plan/apply) are the way to manage an installation; create
 is for bootstrapping and experiments. Print what exists as a manifest with

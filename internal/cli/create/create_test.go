@@ -97,8 +97,7 @@ func TestCreateBackendFlags(t *testing.T) {
 			err: "--config-file and --url cannot be combined: put url in the file"},
 		{name: "bad token ref", args: []string{"bao", "--type", "openbao", "--token-secret", "bao-token"},
 			err: `invalid --token-secret "bao-token": use SECRET/KEY`},
-		{name: "default not plaintext", args: []string{"bao", "--type", "openbao", "--default"},
-			err: "--default: only a plaintext backend can be the default (this one is openbao)"},
+		{name: "openbao default", args: []string{"bao", "--type", "openbao", "--default"}, config: `{}`},
 		{name: "bad name", args: []string{"Bao", "--type", "openbao"}, err: `invalid secretbackend name "Bao"`},
 		{name: "two names", args: []string{"a", "b", "--type", "openbao"}, err: `unexpected argument "b"`},
 	}

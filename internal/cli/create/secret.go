@@ -12,9 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	applycmd "github.com/mcpctl/mcpctl/internal/cli/apply"
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
 	"github.com/mcpctl/mcpctl/pkg/backends"
-	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
@@ -41,7 +42,10 @@ func NewCmdSecret(f *cmdutil.Factory, runF func(*SecretOptions) error) *cobra.Co
 		Aliases: cmdutil.KindSecret.AliasesFor("secret"),
 		Short:   "Create a secret with its values on a backend",
 		Long: `Create a secret: its values are written to the backend (the default one unless
---backend names another) with mcpctl's owner marker, then its row is recorded.
+--backend names another) with mcpctl's owner marker, together with its row. This
+is the create an apply of the secret's manifest would make: under the writer
+lock, through the same engine and checks, recorded in the audit log. The values
+stay in memory; no plan holding them is ever written.
 
 Values given with --from-literal end up in your shell history; prefer
 --from-env-file (KEY=VALUE lines, # comments, quotes as in a shell), or - to
@@ -133,96 +137,17 @@ func runSecret(ctx context.Context, opts *SecretOptions) error {
 	if err != nil {
 		return err
 	}
-	vals := drivers.NewValues(opts.Values)
-	var row state.Secret
-	start := time.Now()
-	err = cmdutil.WithLock(ctx, store, opts.LockTimeout, "create secret "+opts.Name, func(ctx context.Context) error {
-		b, err := targetBackend(ctx, store, opts.Backend)
-		if err != nil {
-			return err
-		}
-		row, err = createSecret(ctx, store, pool, b, opts.Name, vals)
-		return err
-	})
-	detail := fmt.Sprintf("keys %s", strings.Join(vals.Keys(), ","))
-	if row.BackendName != "" {
-		detail += " on backend " + row.BackendName
-	}
-	cmdutil.Audit(ctx, store, opts.IO, "create", "secret", opts.Name, detail, start, err)
-	if errors.Is(err, state.ErrExists) {
+	ch := plan.Change{Action: plan.Create, Kind: plan.KindSecret, Name: opts.Name, Backend: opts.Backend, Values: opts.Values}
+	p, err := applycmd.ExecuteChange(ctx, opts.IO, store, pool, ch, opts.LockTimeout)
+	switch {
+	case errors.Is(err, state.ErrExists):
 		return cmdutil.WithHint(err, "to change its values, delete it first (`mcpctl delete secret %s`) or manage it with a manifest", opts.Name)
-	}
-	if err != nil {
+	case errors.Is(err, state.ErrNotFound) && opts.Backend != "":
+		return cmdutil.WithHint(err, "list backends with `mcpctl get secretbackends`")
+	case err != nil:
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "secret/%s created on backend %s (keys: %s)\n", row.Name, row.BackendName, strings.Join(vals.Keys(), ", "))
+	a, _ := p.Action("secret/" + opts.Name)
+	fmt.Fprintf(opts.IO.Out, "secret/%s created on backend %s (keys: %s)\n", opts.Name, a.After.Backend, strings.Join(a.After.Keys, ", "))
 	return nil
-}
-
-// targetBackend is the named backend, or the default one.
-func targetBackend(ctx context.Context, store *state.Store, name string) (state.Backend, error) {
-	if name != "" {
-		b, err := store.GetBackend(ctx, name)
-		if errors.Is(err, state.ErrNotFound) {
-			return b, cmdutil.WithHint(err, "list backends with `mcpctl get secretbackends`")
-		}
-		return b, err
-	}
-	bs, err := store.ListBackends(ctx)
-	if err != nil {
-		return state.Backend{}, err
-	}
-	for _, b := range bs {
-		if b.IsDefault {
-			return b, nil
-		}
-	}
-	if len(bs) == 0 {
-		return state.Backend{}, state.ErrNotInitialized
-	}
-	return state.Backend{}, errors.New("no default backend: name one with --backend")
-}
-
-// createSecret records the row, then writes the values through the
-// backend's driver with the row's id as owner (CAS 0: the object must not
-// exist yet), then records the object's version and location. If the write
-// fails, the row is removed again so no row points at nothing.
-func createSecret(ctx context.Context, store *state.Store, pool *backends.Pool, b state.Backend, name string, vals drivers.Values) (state.Secret, error) {
-	drv, err := pool.Driver(ctx, b.Name)
-	if err != nil {
-		return state.Secret{}, err
-	}
-	row := state.Secret{Name: name, BackendID: b.ID, BackendName: b.Name, Keys: vals.Keys()}
-	if err := store.CreateSecret(ctx, &row); err != nil {
-		return row, err
-	}
-	meta, err := drv.Put(ctx, drivers.Ref(name), vals, drivers.PutOptions{
-		CAS: 0, OwnerID: row.ID, SecretName: name, BackendName: b.Name,
-	})
-	if err != nil {
-		if cur, gerr := store.GetSecret(context.WithoutCancel(ctx), name, false); gerr == nil {
-			if derr := store.DeleteSecret(context.WithoutCancel(ctx), name, cur.Generation); derr != nil {
-				err = errors.Join(err, fmt.Errorf("secret %q: removing the row after the failed write: %w", name, derr))
-			}
-		}
-		return row, err
-	}
-	// The plaintext driver writes the row itself, so read it back before
-	// recording what the backend reported.
-	cur, err := store.GetSecret(ctx, name, false)
-	if err != nil {
-		return row, err
-	}
-	ref := cur.ExternalRef
-	if l, ok := drv.(drivers.Locator); ok {
-		ref = l.Location(drivers.Ref(name))
-	}
-	if cur.BackendVersion == meta.Version && cur.ExternalRef == ref {
-		return cur, nil
-	}
-	cur.BackendVersion, cur.ExternalRef = meta.Version, ref
-	if len(meta.Keys) > 0 {
-		cur.Keys = meta.Keys
-	}
-	return cur, store.UpdateSecret(ctx, &cur, false)
 }

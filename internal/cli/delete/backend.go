@@ -8,7 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	applycmd "github.com/mcpctl/mcpctl/internal/cli/apply"
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
+	"github.com/mcpctl/mcpctl/pkg/backends"
+	"github.com/mcpctl/mcpctl/pkg/plan"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
@@ -16,13 +19,14 @@ import (
 type BackendOptions struct {
 	IO          *cmdutil.IOStreams
 	Store       func(context.Context) (*state.Store, error)
+	Pool        func(context.Context) (*backends.Pool, error)
 	LockTimeout time.Duration
 	Name        string
 }
 
 // NewCmdBackend builds `mcpctl delete secretbackend NAME`.
 func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.Command {
-	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store}
+	opts := &BackendOptions{IO: f.IOStreams, Store: f.Store, Pool: f.Pool}
 	return &cobra.Command{
 		Use:               "secretbackend NAME",
 		Aliases:           cmdutil.KindSecretBackend.AliasesFor("secretbackend"),
@@ -46,29 +50,19 @@ func runBackend(ctx context.Context, opts *BackendOptions) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	err = cmdutil.WithLock(ctx, store, opts.LockTimeout, "delete secretbackend "+opts.Name, func(ctx context.Context) error {
-		b, err := store.GetBackend(ctx, opts.Name)
-		if err != nil {
-			return err
-		}
-		switch {
-		case b.Name == state.BootstrapBackend:
-			return fmt.Errorf("backend %q is the bootstrap backend (the trust root for other backends' credentials) and cannot be deleted: %w", b.Name, state.ErrProtected)
-		case b.Protected:
-			return cmdutil.WithHint(fmt.Errorf("backend %q is protected (%s): %w", b.Name, state.AnnotationPreventDestroy, state.ErrProtected),
-				"remove the %s annotation from its manifest and apply before deleting", state.AnnotationPreventDestroy)
-		case b.IsDefault:
-			return fmt.Errorf("backend %q is the default backend: make another backend the default first", b.Name)
-		}
-		return store.DeleteBackend(ctx, b.Name, b.Generation)
-	})
-	cmdutil.Audit(ctx, store, opts.IO, "delete", "secretbackend", opts.Name, "", start, err)
+	pool, err := opts.Pool(ctx)
+	if err != nil {
+		return err
+	}
+	ch := plan.Change{Action: plan.Delete, Kind: plan.KindSecretBackend, Name: opts.Name}
+	_, err = applycmd.ExecuteChange(ctx, opts.IO, store, pool, ch, opts.LockTimeout)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		return cmdutil.WithHint(err, "list backends with `mcpctl get secretbackends`")
 	case errors.Is(err, state.ErrInUse):
 		return cmdutil.WithHint(err, "move its secrets elsewhere first: mcpctl migrate secrets --from %s --to OTHER", opts.Name)
+	case errors.Is(err, state.ErrProtected) && opts.Name != state.BootstrapBackend:
+		return cmdutil.WithHint(err, "remove the %s annotation from its manifest and apply before deleting", state.AnnotationPreventDestroy)
 	case err != nil:
 		return err
 	}

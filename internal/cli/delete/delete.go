@@ -12,7 +12,8 @@ func NewCmdDelete(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete <resource> NAME",
 		Short: "Delete a secret backend or a secret",
-		Long: `Delete one resource directly, under the writer lock.
+		Long: `Delete one resource directly, as 'apply --prune' would delete it: planned and
+executed by the same engine (writer lock, checks, audit log), without asking.
 
 Deleting a secret soft-deletes its object on the backend (OpenBao/Vault keep
 the version, recoverable with 'bao kv undelete'; on plaintext the values go
