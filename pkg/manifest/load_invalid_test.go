@@ -163,7 +163,6 @@ func TestLoadInvalid(t *testing.T) {
 		}},
 		{"multi-errors.yaml", []string{
 			`testdata/invalid/multi-errors.yaml:9 (document 2): secret "BAD": metadata.name: invalid name "BAD": use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters`,
-			`testdata/invalid/multi-errors.yaml:11 (document 2): secret "BAD": spec.backend: unknown backend "nowhere": declare it as a SecretBackend or use "default", the bootstrap backend`,
 			`testdata/invalid/multi-errors.yaml:13 (document 2): secret "BAD": spec.data.A: exactly one of fromEnv, fromFile or value may be set, found fromEnv and fromFile`,
 			`testdata/invalid/multi-errors.yaml:22 (document 4): backend "kv": spec.type: unknown backend type "nope" (known: openbao, plaintext, testkv)`,
 			`testdata/invalid/multi-errors.yaml:23 (document 4): backend "kv": spec.default: must be true or false, got a number`,
@@ -185,9 +184,6 @@ func TestLoadInvalid(t *testing.T) {
 		}},
 		{"token-secret-missing-key.yaml", []string{
 			`testdata/invalid/token-secret-missing-key.yaml:7 (document 1): backend "bao": spec.config: token secret "bao-token" has no key "token" (it declares: TOKEN)`,
-		}},
-		{"unknown-backend-ref.yaml", []string{
-			`testdata/invalid/unknown-backend-ref.yaml:11 (document 2): secret "x": spec.backend: unknown backend "bao2": declare it as a SecretBackend or use "default", the bootstrap backend`,
 		}},
 		{"unknown-field-metadata.yaml", []string{
 			`testdata/invalid/unknown-field-metadata.yaml:5 (document 1): secret "openai": metadata.namespace: unknown field (known: name, labels, annotations)`,
@@ -278,16 +274,16 @@ func TestLoadErrorsAcrossFiles(t *testing.T) {
 
 func TestLoadErrorFields(t *testing.T) {
 	t.Parallel()
-	_, err := load(t, []string{"testdata/invalid/unknown-backend-ref.yaml"}, LoadOptions{})
+	_, err := load(t, []string{"testdata/invalid/bad-backend-ref-name.yaml"}, LoadOptions{})
 	var errs Errors
 	if !errors.As(err, &errs) || len(errs) != 1 {
 		t.Fatalf("got %v, want one Errors entry", err)
 	}
 	want := &Error{
-		Source:   Source{File: "testdata/invalid/unknown-backend-ref.yaml", Document: 1, Line: 11},
+		Source:   Source{File: "testdata/invalid/bad-backend-ref-name.yaml", Document: 0, Line: 5},
 		Resource: `secret "x"`,
 		Field:    "spec.backend",
-		Msg:      `unknown backend "bao2": declare it as a SecretBackend or use "default", the bootstrap backend`,
+		Msg:      `invalid backend name "Bao"`,
 	}
 	if diff := cmp.Diff(want, errs[0]); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)

@@ -486,3 +486,16 @@ func TestLoadTokenSecretNotDeclared(t *testing.T) {
 		t.Errorf("secrets %v, warnings %q", set.Secrets, set.Warnings)
 	}
 }
+
+// A secret may name a backend that exists only in state (made with `mcpctl
+// create secretbackend`): the loader leaves that reference to plan.
+func TestLoadBackendNotDeclared(t *testing.T) {
+	t.Parallel()
+	set, err := load(t, []string{"testdata/valid/backend-only-in-state.yaml"}, LoadOptions{})
+	if err != nil {
+		t.Fatalf("a backend that is not declared must load (plan checks state): %v", err)
+	}
+	if len(set.Secrets) != 2 || set.Secrets[0].Backend != "bao2" || set.Secrets[1].Backend != "bao2" {
+		t.Errorf("secrets %+v", set.Secrets)
+	}
+}

@@ -40,7 +40,9 @@ func validLabelValue(s string) bool {
 }
 
 // crossCheck runs the checks that need every file: duplicate names, a
-// second default, references to backends and token secrets.
+// second default, the keys of declared token secrets. References to
+// backends and secrets that no manifest declares are plan's to check: they
+// may exist only in state.
 func (l *loader) crossCheck() {
 	backends := map[string]*backendRec{}
 	var kept []*backendRec
@@ -71,10 +73,9 @@ func (l *loader) crossCheck() {
 		}
 		secrets[s.Name] = s
 		keptSecrets = append(keptSecrets, s)
-		if s.Backend == "" || s.Backend == BootstrapBackend || backends[s.Backend] != nil || !validName(s.Backend) {
-			continue
-		}
-		l.c.addf(s.backendAt, s.resource, s.backendField, "unknown backend %s: declare it as a %s or use %q, the bootstrap backend", quote(s.Backend), KindSecretBackend, BootstrapBackend)
+		// A spec.backend no manifest declares may exist only in state (made
+		// with `mcpctl create secretbackend`); plan, which sees state,
+		// reports one that is in neither, with this file and line.
 	}
 	l.secrets = keptSecrets
 

@@ -166,6 +166,18 @@ func TestComputeTokenSecretOnlyInState(t *testing.T) {
 			wantProblems: []string{`secretbackend/bao: its credential secret bao-token has no key "token" (keys: TOKEN)`},
 		},
 		{
+			name:         "secret placed on a backend only in state (create secretbackend)",
+			desired:      set(nil, sec("a", "bao")),
+			snap:         snapshot([]state.Backend{kvRow("bao", "https://bao", 1)}),
+			want:         []act{{ID: "secret/a", Action: Create, Reason: "declared in secrets.yaml:3; not in state"}},
+			wantFindings: []Finding{{Type: Unmanaged, Kind: KindSecretBackend, Name: "bao", Reason: "in state, not declared in any manifest (plan with --prune to delete it)"}},
+			check: func(t *testing.T, p *Plan) {
+				if a, _ := p.Action("secret/a"); a == nil || a.After.Backend != "bao" {
+					t.Errorf("secret/a must be created on bao: %+v", a)
+				}
+			},
+		},
+		{
 			name:         "token secret neither declared nor in state",
 			desired:      set([]manifest.Backend{kv("bao", "https://bao", withToken("bao-token", "token"))}),
 			snap:         snapshot(nil),
