@@ -328,6 +328,11 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 		}
 		return m.finish(ctx, j, row)
 	}
+	// A move into plaintext writes its copy in the flip, so before the flip
+	// there is none; values in the row then are its own or a kept copy.
+	if to, err := m.backend(ctx, j.ToBackend); err == nil && to.Type == plaintextType {
+		return m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")
+	}
 	row := state.Secret{ID: j.SecretID, Name: j.SecretName}
 	if err := m.deleteCopy(ctx, j.ToBackend, row, true); err != nil && !errors.Is(err, drivers.ErrNotOwned) {
 		return fmt.Errorf("secret %s: remove the copy on %s left by an interrupted move: %w", j.SecretName, j.ToBackend, err)
