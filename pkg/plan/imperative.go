@@ -88,6 +88,20 @@ func GatherChange(ctx context.Context, st StateReader, ds DriverSource, ch Chang
 		if hasRow {
 			snap.Objects[ch.Name] = statOne(ctx, ds, row.BackendName, ch.Name)
 		}
+		// The leftovers of its interrupted migrations are cleaned up
+		// first, as apply does before a prune.
+		for _, m := range snap.OpenMigrations {
+			if m.SecretName != ch.Name {
+				continue
+			}
+			backend := m.FromBackend
+			if m.State == state.MigrationStarted {
+				backend = m.ToBackend
+			}
+			if _, ok := findBackend(snap, backend); ok {
+				snap.Leftovers[m.ID] = statOne(ctx, ds, backend, ch.Name)
+			}
+		}
 	case Create:
 		if hasRow {
 			return snap, fp, nil
@@ -181,6 +195,18 @@ func BuildChange(ch Change, fp Fingerprints, snap *Snapshot, opts Options) (*Pla
 		return nil, err
 	}
 	opts.Prune, opts.Selector = false, nil
+	// Only the changed secret's journal entries are this change's to clean
+	// up (a deleted secret's leftovers go with it, as with --prune).
+	scoped := *snap
+	scoped.OpenMigrations = nil
+	if ch.Kind == KindSecret && ch.Action == Delete {
+		for _, m := range snap.OpenMigrations {
+			if m.SecretName == ch.Name {
+				scoped.OpenMigrations = append(scoped.OpenMigrations, m)
+			}
+		}
+	}
+	snap = &scoped
 	c := newComputer(&manifest.Set{}, fp, snap, opts)
 	c.defaultBackend = currentDefault(snap)
 	if ch.Kind == KindSecretBackend && ch.Action == Create && ch.Default {
@@ -221,6 +247,7 @@ func BuildChange(ch Change, fp Fingerprints, snap *Snapshot, opts Options) (*Pla
 			c.opts.Prune = true
 			c.undeclaredSecret(c.rSecrets[ch.Name])
 			c.opts.Prune = false
+			c.planJournal()
 		}
 	}
 
@@ -234,7 +261,7 @@ func BuildChange(ch Change, fp Fingerprints, snap *Snapshot, opts Options) (*Pla
 	// on the command line are not "managed" by any manifest.
 	for _, a := range c.actions {
 		switch {
-		case a.Kind == ch.Kind && a.Name == ch.Name:
+		case a.ID == ch.Resource():
 			rest := suffix(a.Reason)
 			a.Reason = ch.Command() + rest
 			if a.Kind == KindSecret && a.Action == Create {

@@ -79,6 +79,23 @@ func TestBuildChange(t *testing.T) {
 			want: []act{{ID: "secret/app", Action: Delete, Reason: "mcpctl delete secret app"}},
 		},
 		{
+			name: "delete secret: its interrupted migration's leftover goes first",
+			ch:   Change{Action: Delete, Kind: KindSecret, Name: "app"},
+			snap: func() *Snapshot {
+				s := snapshot([]state.Backend{bao}, token, app)
+				s.OpenMigrations = []state.Migration{
+					{ID: 7, SecretID: app.ID, SecretName: "app", FromBackend: "default", ToBackend: "bao", State: state.MigrationCleanupPending},
+					{ID: 8, SecretID: token.ID, SecretName: "bao-token", FromBackend: "bao", ToBackend: "default", State: state.MigrationCleanupPending},
+				}
+				s.Leftovers[7] = present("default", 1, app.ID, "K")
+				return s
+			}(),
+			want: []act{
+				{ID: "secret/app:cleanup:7", Action: Cleanup, Reason: "migration #7 from default to bao"},
+				{ID: "secret/app", Action: Delete, Deps: []string{"secret/app:cleanup:7"}, Reason: "mcpctl delete secret app"},
+			},
+		},
+		{
 			name: "delete secret: a backend's credential",
 			ch:   Change{Action: Delete, Kind: KindSecret, Name: "bao-token"},
 			snap: snapshot([]state.Backend{bao}, token, app),
