@@ -56,3 +56,47 @@ func TestFlipSecretIsAllOrNothing(t *testing.T) {
 		t.Fatalf("journal after the flip: %+v", open)
 	}
 }
+
+// A flip that keeps the source copy (--keep-source) leaves the row's values
+// in place and ends the entry kept: listed by KeptCopies, not by
+// OpenMigrations (nothing resumes it).
+func TestFlipSecretKeepingThePlaintextCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := migratedStore(t)
+	if err := st.CreateBackend(ctx, &state.Backend{Name: "bao", Type: "openbao"}); err != nil {
+		t.Fatal(err)
+	}
+	bao, _ := st.GetBackend(ctx, "bao")
+	sec := &state.Secret{Name: "s", BackendName: "default", Data: map[string]string{"K": "v"}}
+	if err := st.CreateSecret(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	j := &state.Migration{SecretID: sec.ID, SecretName: "s", FromBackendID: sec.BackendID, FromBackend: "default",
+		ToBackendID: bao.ID, ToBackend: "bao", KeepSource: true}
+	if err := st.StartMigration(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	flip := *sec
+	flip.BackendID, flip.BackendName, flip.BackendVersion = bao.ID, "bao", 1
+	if err := st.FlipSecret(ctx, &flip, j.ID, 1, state.MigrationKept); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetSecret(ctx, "s", true)
+	if err != nil || got.BackendName != "bao" || got.Data["K"] != "v" || got.DataOwner != sec.ID || got.DataVersion != sec.DataVersion {
+		t.Fatalf("after the flip: %+v %v", got, err)
+	}
+	if open, err := st.OpenMigrations(ctx); err != nil || len(open) != 0 {
+		t.Fatalf("open entries %+v (%v), want none", open, err)
+	}
+	kept, err := st.KeptCopies(ctx)
+	if err != nil || len(kept) != 1 || kept[0].ID != j.ID || kept[0].State != state.MigrationKept || !kept[0].KeepSource {
+		t.Fatalf("kept entries %+v (%v)", kept, err)
+	}
+	if err := st.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if kept, _ := st.KeptCopies(ctx); len(kept) != 0 {
+		t.Fatalf("kept entries after done: %+v", kept)
+	}
+}
