@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -46,7 +47,12 @@ func Precheck(ctx context.Context, store *state.Store, pool *backends.Pool, p *p
 	// Without the key (a role that may not read it) the fingerprints are
 	// not compared here, as the engine does not compare them either.
 	key, err := fingerprintKey(ctx, store)
-	if err != nil {
+	switch {
+	case errors.Is(err, state.ErrNotInitialized):
+		// This apply creates the schema and its key after the check; a plan
+		// made against such a database recorded no fingerprints either.
+		key = nil
+	case err != nil:
 		return err
 	}
 	var problems []string
@@ -74,9 +80,23 @@ func Precheck(ctx context.Context, store *state.Store, pool *backends.Pool, p *p
 			used[b] = true
 		}
 	}
+	rows, err := store.ListBackends(ctx)
+	if err != nil {
+		return fmt.Errorf("read the backends: %w", err)
+	}
+	exists := map[string]bool{}
+	for _, r := range rows {
+		exists[r.Name] = true
+	}
 	for _, b := range slices.Sorted(maps.Keys(used)) {
-		if changed[b] {
+		switch {
+		case changed[b]:
 			continue // opened with its new config once its own action ran
+		case !exists[b] && b == state.BootstrapBackend && !p.Initialized:
+			continue // created with the schema, once the plan is accepted
+		case !exists[b]:
+			problems = append(problems, fmt.Sprintf("secretbackend/%s does not exist (any more)", b))
+			continue
 		}
 		if _, err := pool.Driver(ctx, b); err != nil {
 			problems = append(problems, fmt.Sprintf("secretbackend/%s: cannot be opened: %v", b, err))
