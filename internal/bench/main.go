@@ -30,6 +30,7 @@ type config struct {
 	runs        int
 	out         string
 	cpuprofile  string
+	profileAll  string
 	databaseURL string
 	vaultAddr   string
 	vaultToken  string
@@ -44,6 +45,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.runs, "runs", 5, "runs of each read-only figure (plan, drift) and its baseline; the median is reported")
 	fs.StringVar(&cfg.out, "out", "", "also write the results as markdown to this file")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile-plan", "", "write a CPU profile of mcpctl's plan over the largest N openbao secrets into this folder and print its top entries")
+	fs.StringVar(&cfg.profileAll, "cpuprofile", "", "every measured mcpctl process writes its CPU profile into this folder (FIGURE-N-runK.pprof); profiling slows them a little, so do not publish those figures")
 	fs.StringVar(&cfg.databaseURL, "database-url", os.Getenv("MCPCTL_TEST_DATABASE_URL"), "Postgres to use (default: 127.0.0.1:5432, else a throwaway cluster)")
 	fs.StringVar(&cfg.vaultAddr, "vault-addr", "", "use this Vault/OpenBao server instead of a private Vault (e.g. OpenBao, to measure bulk listing)")
 	fs.StringVar(&cfg.vaultToken, "vault-token", os.Getenv("VAULT_TOKEN"), "token for -vault-addr (needs to mount and unmount KV engines)")
@@ -66,6 +68,16 @@ func parseFlags(args []string) (config, error) {
 	}
 	slices.Sort(cfg.ns)
 	cfg.ns = slices.Compact(cfg.ns)
+	if cfg.profileAll != "" {
+		abs, err := filepath.Abs(cfg.profileAll)
+		if err != nil {
+			return cfg, err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return cfg, err
+		}
+		cfg.profileAll = abs
+	}
 	if cfg.runs < 1 {
 		return cfg, errors.New("-runs must be at least 1")
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,7 +77,7 @@ func (b *benchN) run(ctx context.Context) error {
 	// Seed: mcpctl itself creates the N secrets on the plaintext backend,
 	// which is also a figure.
 	b.step("apply: create N secrets on plaintext")
-	r, err := b.m.run(ctx, nil, []int{0}, b.applyArgs(b.plainDir)...)
+	r, err := b.m.run(ctx, b.profileEnv(figCreate, 0), []int{0}, b.applyArgs(b.plainDir)...)
 	if err != nil {
 		return err
 	}
@@ -194,7 +195,7 @@ func (b *benchN) measureRead(ctx context.Context, m *mcpctl, name, baseName stri
 			return fmt.Errorf("%s baseline: %w", name, err)
 		}
 		bl, blCPU = append(bl, d), append(blCPU, selfCPU()-cpu0)
-		r, err := m.run(ctx, nil, []int{wantExit}, args...)
+		r, err := m.run(ctx, b.profileEnv(name, i), []int{wantExit}, args...)
 		if err != nil {
 			return err
 		}
@@ -226,7 +227,7 @@ func (b *benchN) measureApply(ctx context.Context, m *mcpctl, name string, basel
 	}
 	blCPU := selfCPU() - cpu0
 	b.step(name)
-	r, err := m.run(ctx, nil, []int{0}, b.applyArgs(dir)...)
+	r, err := m.run(ctx, b.profileEnv(name, 0), []int{0}, b.applyArgs(dir)...)
 	if err != nil {
 		return err
 	}
@@ -243,6 +244,24 @@ func (b *benchN) measureApply(ctx context.Context, m *mcpctl, name string, basel
 	b.record(figure{name: name, mcpctl: r.wall, mcpctlCPU: r.cpu, rssKB: r.maxRSSKB, baseline: bl1 + bl2, baseCPU: blCPU,
 		baseName: baseName})
 	return nil
+}
+
+// profileEnv makes one measured mcpctl process write its CPU profile into
+// the -cpuprofile folder, named after the figure, N and run.
+func (b *benchN) profileEnv(figure string, run int) []string {
+	if b.cfg.profileAll == "" {
+		return nil
+	}
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(figure))
+	for strings.Contains(slug, "--") {
+		slug = strings.ReplaceAll(slug, "--", "-")
+	}
+	return []string{fmt.Sprintf("%s=%s/%s-%d-run%d.pprof", profileEnv, b.cfg.profileAll, strings.Trim(slug, "-"), b.n, run+1)}
 }
 
 // expectPlaced checks that want secrets of schema are on backend, so a
