@@ -22,6 +22,7 @@ type executor struct {
 	migr *Migrator
 
 	journal map[int64]state.Migration // open journal entries by id
+	moves   *moveBatch                // reads rows and starts journal entries of new moves in chunks
 
 	// backends caches the backend rows for the run: under the lock only
 	// apply's own backend actions change them, and they update the cache.
@@ -338,16 +339,29 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 		}
 	}
 	// One read of the row, with its values when they live in it (a
-	// plaintext source), serves the precondition check and the move.
-	from, err := x.backend(ctx, ms.From)
+	// plaintext source), serves the precondition check and the move; for
+	// a new move it is read with its chunk's (movebatch.go), which also
+	// started its journal entry.
+	row, started, batched, err := x.moves.take(ctx, a.Name)
 	if err != nil {
 		return fmt.Errorf("secret/%s: %w", a.Name, err)
 	}
-	row, err := x.e.Store.GetSecret(ctx, a.Name, from.Type == plaintextType)
-	if err != nil {
-		return err
+	if !batched {
+		from, err := x.backend(ctx, ms.From)
+		if err != nil {
+			return fmt.Errorf("secret/%s: %w", a.Name, err)
+		}
+		if row, err = x.e.Store.GetSecret(ctx, a.Name, from.Type == plaintextType); err != nil {
+			return err
+		}
+	}
+	if started != nil {
+		open = started
 	}
 	if row.Generation != a.Precondition.RowGeneration {
+		if started != nil {
+			_ = x.e.Store.SetMigrationState(ctx, started.ID, state.MigrationDone, 0, "abandoned: the row changed since the plan")
+		}
 		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
 	}
 	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource, Row: &row}

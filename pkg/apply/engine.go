@@ -168,6 +168,7 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 	key, err := fingerprintKey(ctx, e.Store)
 	x := &executor{e: e, plan: p, key: key}
 	x.migr = &Migrator{Store: e.Store, Drivers: e.Pool, Backend: x.backend, Failpoint: e.Failpoint}
+	x.moves = newMoveBatch(x, p)
 	if err == nil {
 		err = x.loadJournal(ctx)
 	}
@@ -253,6 +254,7 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 		}()
 	}
 	wg.Wait()
+	x.moves.closeUnused(context.WithoutCancel(ctx))
 	res.Duration = time.Since(start)
 	return res
 }

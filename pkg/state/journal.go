@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -39,6 +40,69 @@ func (d *db) StartMigration(ctx context.Context, m *Migration) error {
 		return mapErr(migrationWhat(m), err)
 	}
 	m.State = MigrationStarted
+	return nil
+}
+
+// StartMigrations is StartMigration for several moves in one statement:
+// apply records the journal entries of a chunk of moves before the first of
+// them begins, one round trip instead of one per secret. Secret names must
+// be distinct.
+func (d *db) StartMigrations(ctx context.Context, ms []*Migration) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	n := len(ms)
+	var (
+		secretIDs, names, fromIDs, froms, toIDs, tos, planIDs, errs = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		srcVersions, destVersions = make([]int64, n), make([]int64, n)
+		keeps, destroys           = make([]bool, n), make([]bool, n)
+		byName                    = make(map[string]*Migration, n)
+	)
+	for i, m := range ms {
+		secretIDs[i], names[i], fromIDs[i], froms[i], toIDs[i], tos[i] = m.SecretID, m.SecretName, m.FromBackendID, m.FromBackend, m.ToBackendID, m.ToBackend
+		planIDs[i], errs[i], srcVersions[i], destVersions[i], keeps[i], destroys[i] = m.PlanID, m.Error, m.SourceVersion, m.DestVersion, m.KeepSource, m.DestroySource
+		byName[m.SecretName] = m
+	}
+	rows, err := d.q.Query(ctx, d.sql(`
+		INSERT INTO {s}.secret_migrations (secret_id, secret_name, from_backend_id, from_backend, to_backend_id,
+			to_backend, state, plan_id, source_version, dest_version, keep_source, destroy_source, error)
+		SELECT NULLIF(x.secret_id, '')::uuid, x.secret_name, NULLIF(x.from_id, '')::uuid, x.from_backend, NULLIF(x.to_id, '')::uuid,
+			x.to_backend, $13, x.plan_id, x.source_version, x.dest_version, x.keep_source, x.destroy_source, x.error
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::bigint[], $9::bigint[], $10::boolean[], $11::boolean[], $12::text[]) WITH ORDINALITY
+			AS x(secret_id, secret_name, from_id, from_backend, to_id, to_backend, plan_id, source_version, dest_version,
+				keep_source, destroy_source, error, ord)
+		ORDER BY x.ord
+		RETURNING secret_name, id, created_at, updated_at`),
+		secretIDs, names, fromIDs, froms, toIDs, tos, planIDs, srcVersions, destVersions, keeps, destroys, errs, string(MigrationStarted))
+	if err != nil {
+		return mapErr(fmt.Sprintf("migrations of %d secrets", n), err)
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var (
+			name string
+			id   int64
+			c, u time.Time
+		)
+		if err := rows.Scan(&name, &id, &c, &u); err != nil {
+			return mapErr(fmt.Sprintf("migrations of %d secrets", n), err)
+		}
+		m, ok := byName[name]
+		if !ok {
+			return fmt.Errorf("migrations of %d secrets: the journal returned an entry for %q, which was not asked for", n, name)
+		}
+		m.ID, m.CreatedAt, m.UpdatedAt, m.State = id, c, u, MigrationStarted
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr(fmt.Sprintf("migrations of %d secrets", n), err)
+	}
+	if got != n {
+		return fmt.Errorf("migrations of %d secrets: the journal recorded %d", n, got)
+	}
 	return nil
 }
 

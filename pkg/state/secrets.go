@@ -169,6 +169,28 @@ func (d *db) EachSecret(ctx context.Context, withData bool, fn func(*Secret) err
 	return nil
 }
 
+// GetSecrets reads the named secrets in one query, in name order; names
+// without a row are left out.
+func (d *db) GetSecrets(ctx context.Context, names []string, withData bool) ([]Secret, error) {
+	rows, err := d.q.Query(ctx, d.sql(`SELECT `+secretCols(withData)+secretFrom+` WHERE s.name = ANY($1) ORDER BY s.name`), names)
+	if err != nil {
+		return nil, mapErr(fmt.Sprintf("read %d secrets", len(names)), err)
+	}
+	defer rows.Close()
+	var out []Secret
+	for rows.Next() {
+		s, err := scanSecret(rows, withData)
+		if err != nil {
+			return nil, fmt.Errorf("read %d secrets: %w", len(names), err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(fmt.Sprintf("read %d secrets", len(names)), err)
+	}
+	return out, nil
+}
+
 // GetSecret reads one secret; ErrNotFound if there is none by that name.
 func (d *db) GetSecret(ctx context.Context, name string, withData bool) (Secret, error) {
 	s, err := scanSecret(d.q.QueryRow(ctx, d.sql(`SELECT `+secretCols(withData)+secretFrom+` WHERE s.name = $1`), name), withData)
