@@ -104,7 +104,9 @@ func attrs(a *Action) []attr {
 	var out []attr
 	before, after := a.Before, a.After
 	switch {
-	case before == nil && after == nil:
+	case before == nil && after == nil, a.Action == Cleanup:
+		// A cleanup removes a copy, not the secret (whose Before describes
+		// where it lives): the headline and reason say which.
 		return nil
 	case before == nil:
 		before = &Summary{}
