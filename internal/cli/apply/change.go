@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -47,6 +48,11 @@ func ExecuteChange(ctx context.Context, ios *cmdutil.IOStreams, store *state.Sto
 		return p, err
 	}
 	var skipped error
+	for _, o := range res.Outcomes {
+		if o.AuditErr != nil {
+			fmt.Fprintf(ios.ErrOut, "Warning: %v\n", o.AuditErr)
+		}
+	}
 	for _, o := range res.Outcomes {
 		switch o.Status {
 		case applypkg.StatusFailed:
