@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -115,7 +113,7 @@ func (s *servers) startVault(ctx context.Context, cfg config, tmp string) error 
 
 // newMount mounts a fresh KV v2 engine, unmounted at close.
 func (s *servers) newMount(ctx context.Context) (string, error) {
-	path := "bench-" + randHex(5)
+	path := "bench-" + testenv.RandHex(5)
 	if err := s.vault.Sys().MountWithContext(ctx, path, &vaultapi.MountInput{
 		Type: "kv", Options: map[string]string{"version": "2"},
 	}); err != nil {
@@ -174,7 +172,7 @@ func (s *servers) bulkListing(ctx context.Context, mount string) bool {
 // newSchema names a fresh Postgres schema (mcpctl creates it) and drops it
 // at close.
 func (s *servers) newSchema(prefix string) string {
-	name := prefix + "_" + randHex(5)
+	name := prefix + "_" + testenv.RandHex(5)
 	s.undo = append(s.undo, func() { s.dropSchema(name) })
 	return name
 }
@@ -198,10 +196,4 @@ func (s *servers) close() {
 		s.undo[i]()
 	}
 	s.undo = nil
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

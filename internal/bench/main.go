@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mcpctl/mcpctl/internal/testenv"
 )
 
 // config is the command line.
@@ -125,7 +127,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		goBin = "go"
 	}
 	progress("building mcpctl")
-	if err := buildMcpctl(ctx, goBin, repo, bin); err != nil {
+	if err := testenv.BuildMcpctl(ctx, goBin, repo, bin); err != nil {
 		return err
 	}
 	progress("starting Postgres and Vault")

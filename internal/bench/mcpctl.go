@@ -14,18 +14,6 @@ import (
 	"time"
 )
 
-// buildMcpctl builds the CLI once, so every figure measures the same binary
-// and none includes compilation.
-func buildMcpctl(ctx context.Context, goBin, repo, out string) error {
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/mcpctl")
-	cmd.Dir = repo
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build ./cmd/mcpctl: %w", err)
-	}
-	return nil
-}
-
 // mcpctl runs the built binary against one schema.
 type mcpctl struct {
 	bin string

@@ -3,9 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -136,7 +133,7 @@ func (w *world) exec(t testing.TB, inv invocation) result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mcpctlBinary(t), inv.args...)
+	cmd := exec.CommandContext(ctx, testenv.McpctlBinary(t), inv.args...)
 	cmd.Dir = inv.dir
 	if cmd.Dir == "" {
 		cmd.Dir = w.dir
@@ -147,7 +144,7 @@ func (w *world) exec(t testing.TB, inv invocation) result {
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	commandsRun.Add(1)
-	res := result{args: inv.args, stdout: out.String(), stderr: errOut.String(), code: exitCode(err)}
+	res := result{args: inv.args, stdout: out.String(), stderr: errOut.String(), code: testenv.ExitCode(err)}
 	if ctx.Err() != nil {
 		t.Fatalf("%s: no answer within %s (killed)\nstdout:\n%s\nstderr:\n%s", res, timeout, res.stdout, res.stderr)
 	}
@@ -195,17 +192,6 @@ func (w *world) environ(extra map[string]string) []string {
 	return env
 }
 
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
-
 // withPassword returns u with password set, for URLs the tests build to
 // check that a password is never printed.
 func withPassword(u, password string) string {
@@ -215,10 +201,4 @@ func withPassword(u, password string) string {
 	}
 	p.User = url.UserPassword(p.User.Username(), password)
 	return p.String()
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -144,7 +144,7 @@ func TestHostileInput(t *testing.T) {
 func newHostileWorld(t *testing.T, populated bool) *world {
 	w := newWorld(t)
 	w.setEnv("BAO_TOKEN", w.vault.RootToken)
-	w.setEnv("GOOD_VAL", "good-value-"+randHex(4))
+	w.setEnv("GOOD_VAL", "good-value-"+testenv.RandHex(4))
 	w.write("good/backends.yaml", testenv.BaoBackendYAML(w.vault.Addr, w.mount, "app", "BAO_TOKEN"))
 	w.write("good/secrets.yaml", `apiVersion: mcpctl/v1
 kind: Secret
@@ -502,7 +502,7 @@ func generatedHostileCases() []hostileCase {
 			name: "gen-planfile-other-schema", want: []string{"schema"},
 			cmds: []string{"apply --auto-approve $DIR/other.plan"},
 			setup: func(t *testing.T, w *world, dir string) {
-				other := "e2e_other_" + randHex(4)
+				other := "e2e_other_" + testenv.RandHex(4)
 				r := w.exec(t, invocation{args: []string{"plan", "-f", filepath.Join(w.dir, "good"), "--schema", other, "--out", filepath.Join(dir, "other.plan")}})
 				if r.code != 0 {
 					t.Fatalf("%s: exit %d\n%s%s", r, r.code, r.stdout, r.stderr)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mcpctl/mcpctl/internal/testenv"
 )
 
 // canariesChecked counts (canary, output) pairs searched by the whole
@@ -39,7 +41,7 @@ func newLeakCheck(w *world) *leakCheck {
 
 // canary makes a unique value and remembers it.
 func (lc *leakCheck) canary(what string) string {
-	v := fmt.Sprintf("CANARY-%s-%d", randHex(8), len(lc.canaries))
+	v := fmt.Sprintf("CANARY-%s-%d", testenv.RandHex(8), len(lc.canaries))
 	lc.canaries[v] = what
 	return v
 }

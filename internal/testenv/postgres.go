@@ -2,8 +2,6 @@ package testenv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sync"
@@ -103,7 +101,7 @@ func PingPostgres(url string) error {
 func Schema(t testing.TB) (url, schema string) {
 	t.Helper()
 	url = PostgresURL(t)
-	schema = "t_" + randHex(6)
+	schema = "t_" + RandHex(6)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -118,10 +116,4 @@ func Schema(t testing.TB) (url, schema string) {
 		}
 	})
 	return url, schema
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -128,7 +128,7 @@ func (v *VaultServer) Client(t testing.TB) *vaultapi.Client {
 func (v *VaultServer) NewMount(t testing.TB) string {
 	t.Helper()
 	client := v.Client(t)
-	path := "t-" + randHex(6)
+	path := "t-" + RandHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := mountKV2(ctx, client, path); err != nil {
@@ -187,7 +187,7 @@ func (v *VaultServer) NewAppRole(t testing.TB, policies ...string) (roleID, secr
 	t.Helper()
 	client := v.Client(t)
 	ctx := context.Background()
-	role := "auth/approle/role/t-" + randHex(6)
+	role := "auth/approle/role/t-" + RandHex(6)
 	if _, err := client.Logical().WriteWithContext(ctx, role, map[string]any{
 		"token_policies": strings.Join(policies, ","),
 		"token_ttl":      "1h",

@@ -130,7 +130,7 @@ func TestVaultAppRoleLogin(t *testing.T) {
 func TestVaultNewTokenHasOnlyItsPolicies(t *testing.T) {
 	t.Parallel()
 	v := Vault(t)
-	policy := "t-tok-" + randHex(4)
+	policy := "t-tok-" + RandHex(4)
 	v.WritePolicy(t, policy, `path "sys/health" { capabilities = ["read"] }`)
 	token := v.NewToken(t, policy)
 	self, err := v.Client(t).Auth().Token().LookupWithContext(context.Background(), token)

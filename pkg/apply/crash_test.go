@@ -4,72 +4,33 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	vaultapi "github.com/hashicorp/vault/api"
+
 	"github.com/mcpctl/mcpctl/internal/failpoint"
+	"github.com/mcpctl/mcpctl/internal/testenv"
 	"github.com/mcpctl/mcpctl/pkg/apply"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// mcpctlBinary builds the real command once per test process: crash tests
-// kill a real `mcpctl apply`, not an in-process imitation of it.
-func mcpctlBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mcpctl-crash-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mcpctl")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/mcpctl/mcpctl/cmd/mcpctl")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build ./cmd/mcpctl: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 // mcpctl runs the real binary against the world's schema with its env.
 func (w *world) mcpctl(ctx context.Context, extraEnv []string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, mcpctlBinary(w.t), args...)
+	cmd := exec.CommandContext(ctx, testenv.McpctlBinary(w.t), args...)
 	env := append(os.Environ(), "MCPCTL_DATABASE_URL="+w.url, "MCPCTL_SCHEMA="+w.schema, "NO_COLOR=1")
 	for k, v := range w.env {
 		env = append(env, k+"="+v)
 	}
 	cmd.Env = append(env, extraEnv...)
 	return cmd
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
 }
 
 // converge reruns `mcpctl apply` until it reports no changes.
@@ -120,7 +81,13 @@ func (w *world) checkSettled(s *state.Store, n int, want string) {
 			}
 		case "default":
 			sec, err := kv.Get(ctx, "app/"+r.Name)
-			if err == nil && sec != nil && sec.Data != nil {
+			switch {
+			case errors.Is(err, vaultapi.ErrSecretNotFound):
+				// No copy left.
+			case err != nil:
+				// Not knowing is not "no copy left".
+				w.t.Errorf("secret %s: checking that no copy is left on bao: %v", r.Name, err)
+			case sec != nil && sec.Data != nil:
 				w.t.Errorf("secret %s: a readable copy is left on bao after moving to plaintext", r.Name)
 			}
 		}
@@ -166,21 +133,40 @@ func TestCrashAtEveryProtocolStep(t *testing.T) {
 	}
 }
 
+// testSeed is the seed of a test's random choices: MCPCTL_TEST_SEED when
+// set (to replay a failure), else a random one. It is logged either way.
+func testSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := rand.Uint64()
+	if v := os.Getenv("MCPCTL_TEST_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("MCPCTL_TEST_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("random seed %d (replay with MCPCTL_TEST_SEED=%d)", seed, seed)
+	return seed
+}
+
 // TestSIGKILLAtARandomMoment kills apply with SIGKILL at a random point of
-// a 200-secret migration, in both directions.
+// a 200-secret migration, in both directions. The moment comes from a
+// logged seed (MCPCTL_TEST_SEED replays it).
 func TestSIGKILLAtARandomMoment(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 0))
 	for _, dir := range []struct{ name, from, to string }{
 		{"plaintext-to-openbao", "default", "bao"},
 		{"openbao-to-plaintext", "bao", "default"},
 	} {
+		// Drawn before the parallel subtests start, in a fixed order.
+		delay := time.Duration(150+rng.IntN(600)) * time.Millisecond
 		t.Run(dir.name, func(t *testing.T) {
 			t.Parallel()
 			w, s := seededWorld(t, crashSecrets, dir.from)
 			w.write("secrets.yaml", w.secretsYAML(crashSecrets, dir.to))
 			ctx := context.Background()
 			cmd, _ := w.startApply()
-			delay := time.Duration(150+rand.IntN(600)) * time.Millisecond
-			time.Sleep(delay)
+			time.Sleep(delay) // the random moment itself, not a synchronisation
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			_ = cmd.Wait()
 			t.Logf("killed after %s", delay)
@@ -230,7 +216,7 @@ func (w *world) startApply(extraEnv ...string) (*exec.Cmd, *bytes.Buffer) {
 func (w *world) runApply(extraEnv ...string) (int, string) {
 	w.t.Helper()
 	cmd, out := w.startApply(extraEnv...)
-	return exitCode(cmd.Wait()), out.String()
+	return testenv.ExitCode(cmd.Wait()), out.String()
 }
 
 // runMcpctl runs the real binary with args to the end: its exit code and
@@ -240,7 +226,7 @@ func (w *world) runMcpctl(extraEnv []string, args ...string) (int, string) {
 	out := &bytes.Buffer{}
 	cmd := w.mcpctl(context.Background(), extraEnv, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	return exitCode(cmd.Run()), out.String()
+	return testenv.ExitCode(cmd.Run()), out.String()
 }
 
 // convergeCmd reruns the real binary with args until it reports no changes.

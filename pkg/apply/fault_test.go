@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/mcpctl/mcpctl/internal/testenv"
 )
 
@@ -76,7 +77,7 @@ func TestVaultOutageMidApplyConverges(t *testing.T) {
 	}
 	proxy.down.Store(true)
 	err := cmd.Wait()
-	if code := exitCode(err); code != 1 {
+	if code := testenv.ExitCode(err); code != 1 {
 		t.Fatalf("apply during an outage: exit %d, want 1\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "503") && !strings.Contains(strings.ToLower(out.String()), "unavailable") {
@@ -110,7 +111,7 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = cmd.Wait()
-	code := exitCode(err)
+	code := testenv.ExitCode(err)
 	t.Logf("terminated %d sessions; apply exit %d", killed, code)
 	if killed > 0 && code != 1 {
 		t.Errorf("apply whose sessions were terminated: exit %d, want 1\n%s", code, tail(out.String(), 2000))
@@ -150,7 +151,7 @@ func TestConcurrentAppliesAreSerialised(t *testing.T) {
 		go func() {
 			cmd := w.mcpctl(ctx, nil, "apply", "-f", w.dir, "--auto-approve", "--lock-timeout", "5m")
 			cmd.Stdout, cmd.Stderr = &r.out, &r.out
-			r.code = exitCode(cmd.Run())
+			r.code = testenv.ExitCode(cmd.Run())
 			done <- struct{}{}
 		}()
 	}
@@ -226,7 +227,7 @@ func TestVaultRestartedMidApplyConverges(t *testing.T) {
 	defer conn.Close(ctx)
 	waitForFlips(t, conn, w.schema, 20)
 	w.vault.Restart(t)
-	code := exitCode(cmd.Wait())
+	code := testenv.ExitCode(cmd.Wait())
 	t.Logf("apply across a Vault restart: exit %d", code)
 	if code != 0 && code != 1 {
 		t.Fatalf("exit %d\n%s", code, out.String())

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpctl/mcpctl/internal/testenv"
 	"github.com/mcpctl/mcpctl/pkg/drivers/openbao"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
@@ -52,7 +53,7 @@ func TestViewerPlansButCannotApply(t *testing.T) {
 		var out bytes.Buffer
 		cmd := w.mcpctl(ctx, viewerEnv, args...)
 		cmd.Stdout, cmd.Stderr = &out, &out
-		return exitCode(cmd.Run()), out.String()
+		return testenv.ExitCode(cmd.Run()), out.String()
 	}
 	code, out := run("plan", "-f", w.dir, "--detailed-exitcode")
 	if code != 2 || !strings.Contains(out, "10 to migrate") {
