@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -339,6 +338,11 @@ type fakeSource struct {
 	openErr  map[string]error
 	inFlight atomic.Int64
 	maxSeen  atomic.Int64
+	// overlap is closed when two Stats are in flight at once: the first
+	// Stat waits for it, so the run shows whether Stats overlap (the
+	// parallelism bound is above 1) by an event, not by sleeping.
+	overlap     chan struct{}
+	overlapOnce sync.Once
 }
 
 func (f *fakeSource) Driver(_ context.Context, name string) (drivers.Driver, error) {
@@ -365,7 +369,14 @@ func (d *fakeDriver) Stat(ctx context.Context, ref drivers.Ref) (drivers.Meta, e
 			break
 		}
 	}
-	time.Sleep(time.Millisecond) // let concurrent Stats overlap
+	if n >= 2 {
+		d.src.overlapOnce.Do(func() { close(d.src.overlap) })
+	}
+	select {
+	case <-d.src.overlap:
+	case <-ctx.Done():
+		return drivers.Meta{}, ctx.Err()
+	}
 	if d.statErr != nil {
 		return drivers.Meta{}, d.statErr
 	}
@@ -425,7 +436,7 @@ func (f *fakeState) FingerprintKey(context.Context) ([]byte, error)            {
 
 func TestGatherFaults(t *testing.T) {
 	t.Parallel()
-	src := &fakeSource{drivers: map[string]drivers.Driver{}, openErr: map[string]error{"down": errors.New("backend down: connection refused")}}
+	src := &fakeSource{overlap: make(chan struct{}), drivers: map[string]drivers.Driver{}, openErr: map[string]error{"down": errors.New("backend down: connection refused")}}
 	objects := map[drivers.Ref]drivers.Meta{}
 	var rows []state.Secret
 	for i := range 40 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -40,4 +41,26 @@ func ExecuteFlags(cmd *cobra.Command, args ...string) error {
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
 	return root.Execute()
+}
+
+// FlagCheck is the body of a flag-parsing test case: it runs the command
+// newCmd builds on f, as `mcpctl <cmd> args...`, with a run function that
+// records the options it is given. With wantErr set, the command must fail
+// with an error containing wantErr, without running; the error is returned
+// for further checks (a hint, no value in it). Otherwise it must succeed,
+// and the options it would have run with are returned.
+func FlagCheck[O any](t testing.TB, f *Factory, newCmd func(*Factory, func(*O) error) *cobra.Command, wantErr string, args ...string) (*O, error) {
+	t.Helper()
+	var got *O
+	err := ExecuteFlags(newCmd(f, func(o *O) error { got = o; return nil }), args...)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) || got != nil {
+			t.Fatalf("%q: error = %v (ran: %v), want %q", args, err, got != nil, wantErr)
+		}
+		return nil, err
+	}
+	if err != nil || got == nil {
+		t.Fatalf("%q: error = %v (ran: %v)", args, err, got != nil)
+	}
+	return got, nil
 }

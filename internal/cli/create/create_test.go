@@ -50,19 +50,12 @@ func TestCreateSecretFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, in, _, _ := cmdutil.TestFactory(t)
 			in.WriteString(tc.stdin)
-			var got *SecretOptions
-			err := cmdutil.ExecuteFlags(NewCmdSecret(f, func(o *SecretOptions) error { got = o; return nil }), tc.args...)
+			got, err := cmdutil.FlagCheck(t, f, NewCmdSecret, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				if strings.Contains(err.Error(), "canary") {
 					t.Errorf("error leaks a value: %v", err)
 				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Name != "app" || got.Backend != tc.backend {
 				t.Errorf("name %q backend %q", got.Name, got.Backend)
@@ -104,16 +97,9 @@ func TestCreateBackendFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
-			var got *BackendOptions
-			err := cmdutil.ExecuteFlags(NewCmdBackend(f, func(o *BackendOptions) error { got = o; return nil }), tc.args...)
+			got, _ := cmdutil.FlagCheck(t, f, NewCmdBackend, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			raw, err := got.config()
 			if err != nil {

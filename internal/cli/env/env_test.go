@@ -27,16 +27,9 @@ func TestEnvFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
-			var got *Options
-			err := cmdutil.ExecuteFlags(NewCmdEnv(f, func(o *Options) error { got = o; return nil }), tc.args...)
+			got, _ := cmdutil.FlagCheck(t, f, NewCmdEnv, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if strings.Join(got.Secrets, ",") != tc.secrets || got.Format != tc.format {
 				t.Errorf("secrets %v format %q", got.Secrets, got.Format)

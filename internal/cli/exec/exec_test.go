@@ -2,7 +2,6 @@ package exec
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,16 +28,9 @@ func TestExecFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
-			var got *Options
-			err := cmdutil.ExecuteFlags(NewCmdExec(f, func(o *Options) error { got = o; return nil }), tc.args...)
+			got, _ := cmdutil.FlagCheck(t, f, NewCmdExec, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.secrets, got.Secrets); diff != "" {
 				t.Errorf("secrets (-want +got):\n%s", diff)

@@ -31,18 +31,9 @@ func TestGetFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
-			var got *Options
-			// Under a root, as in mcpctl: cobra treats a root command's
-			// arguments differently.
-			err := cmdutil.ExecuteFlags(NewCmdGet(f, func(o *Options) error { got = o; return nil }), tc.args...)
+			got, _ := cmdutil.FlagCheck(t, f, NewCmdGet, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.Kind != tc.kind || got.Output != tc.output {
 				t.Errorf("kind %q output %q, want %q %q", got.Kind, got.Output, tc.kind, tc.output)

@@ -1,7 +1,6 @@
 package lock
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/mcpctl/mcpctl/internal/cli/cmdutil"
@@ -23,19 +22,9 @@ func TestForceUnlockNeedsYesOrATerminal(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
 			f.IOStreams.IsStdinTTY = func() bool { return tc.tty }
-			ran := false
-			err := cmdutil.ExecuteFlags(NewCmdForceUnlock(f, func(o *ForceUnlockOptions) error { ran = true; return nil }), tc.args...)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) || ran {
-					t.Fatalf("error = %v (ran %v), want %q", err, ran, tc.err)
-				}
-				if cmdutil.Hint(err) == "" {
-					t.Error("no hint")
-				}
-				return
-			}
-			if err != nil || !ran {
-				t.Fatalf("error = %v, ran = %v", err, ran)
+			_, err := cmdutil.FlagCheck(t, f, NewCmdForceUnlock, tc.err, tc.args...)
+			if tc.err != "" && cmdutil.Hint(err) == "" {
+				t.Error("no hint")
 			}
 		})
 	}

@@ -36,16 +36,9 @@ func TestPlanFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, _, _, _ := cmdutil.TestFactory(t)
-			var got *Options
-			err := cmdutil.ExecuteFlags(NewCmdPlan(f, func(o *Options) error { got = o; return nil }), tc.args...)
+			got, _ := cmdutil.FlagCheck(t, f, NewCmdPlan, tc.err, tc.args...)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v, want %q", err, tc.err)
-				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tc.check(t, got)
 		})

@@ -27,7 +27,10 @@ type authState struct {
 	info    tokenInfo
 	timer   *time.Timer // starts the watcher at half the TTL
 	watcher *vault.LifetimeWatcher
-	closed  bool
+	// renewers counts the goroutines of the watchers started; Close waits
+	// for them, so no renewal request leaves after it returns.
+	renewers sync.WaitGroup
+	closed   bool
 	// expired is set by the renewer when the token can no longer be
 	// renewed; the next call logs in again.
 	expired bool
@@ -231,7 +234,7 @@ func (d *Driver) lookupSelf(ctx context.Context, source string) (tokenInfo, erro
 // startRenewer renews a renewable token in the background so long runs
 // (a big migration) outlive its TTL. Nothing happens before half the TTL
 // has passed, so a short run makes no renewal request at all. Close stops
-// it.
+// it and waits for it.
 func (d *Driver) startRenewer(token string, info tokenInfo) {
 	a := &d.auth
 	a.stopRenewerLocked()
@@ -256,8 +259,8 @@ func (d *Driver) startRenewer(token string, info tokenInfo) {
 			return
 		}
 		a.watcher = w
-		go w.Start()
-		go d.watchRenewals(w)
+		a.renewers.Go(w.Start)
+		a.renewers.Go(func() { d.watchRenewals(w) })
 	})
 }
 
@@ -301,11 +304,17 @@ func (a *authState) stopRenewerLocked() {
 	}
 }
 
+// stop stops the renewer for good and waits until its goroutines have
+// ended (a renewal request in flight completes first).
 func (a *authState) stop() {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.closed = true
 	a.stopRenewerLocked()
+	a.mu.Unlock()
+	// Outside the lock: watchRenewals takes it on its way out. The timer
+	// callback adds goroutines only under the lock and before closed is
+	// set, so nothing is added once Wait starts.
+	a.renewers.Wait()
 }
 
 // tokenSummary describes the current token for permission errors.

@@ -3,8 +3,6 @@ package openbao
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -33,12 +31,6 @@ func newVaultFixture(t *testing.T) *vaultFixture {
 	return &vaultFixture{v: v, mount: v.NewMount(t), root: v.Client(t)}
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // store is one isolated prefix on the fixture's mount with tokens holding
 // exactly the documented plan and apply policies, a proxy in front of Vault
 // (counting requests, injecting faults), a counting resolver and captured
@@ -55,7 +47,7 @@ type store struct {
 
 func (f *vaultFixture) newStore(t *testing.T) *store {
 	t.Helper()
-	prefix := "p-" + randHex(5)
+	prefix := "p-" + testenv.RandHex(5)
 	cfg := Config{Mount: f.mount, PathPrefix: prefix}
 	name := "mcpctl-" + f.mount + "-" + prefix
 	f.v.WritePolicy(t, name+"-apply", ApplyPolicy(cfg))

@@ -119,8 +119,9 @@ func (d *Driver) Config() Config { return d.cfg }
 // Location is the object's KV v2 API path, recorded in state as external_ref.
 func (d *Driver) Location(ref drivers.Ref) string { return d.dataPath(ref) }
 
-// Close stops the token renewer and drops idle connections. It is safe to
-// call more than once.
+// Close stops the token renewer, waiting until no renewal request can
+// leave any more, and drops idle connections. It is safe to call more than
+// once.
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
 		d.auth.stop()

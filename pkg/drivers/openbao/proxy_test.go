@@ -23,6 +23,9 @@ type proxy struct {
 	mu     sync.Mutex
 	seen   []seen
 	faults []*fault
+	// arrived is closed and replaced at each request, so tests wait for
+	// requests as events (waitCount) instead of polling with sleeps.
+	arrived chan struct{}
 }
 
 // seen is one request the proxy received.
@@ -49,7 +52,7 @@ func newProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{rp: httputil.NewSingleHostReverseProxy(u)}
+	p := &proxy{rp: httputil.NewSingleHostReverseProxy(u), arrived: make(chan struct{})}
 	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64, MaxIdleConns: 64}
 	p.rp.ErrorLog = nil
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
@@ -94,7 +97,30 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.seen = append(p.seen, s)
+	close(p.arrived)
+	p.arrived = make(chan struct{})
 	p.mu.Unlock()
+}
+
+// waitCount waits until n requests matching method and path have been
+// seen. It synchronises, it does not time anything: the bound only keeps a
+// broken driver from hanging the suite.
+func (p *proxy) waitCount(t *testing.T, method, path string, n int) {
+	t.Helper()
+	bound := time.After(time.Minute)
+	for {
+		p.mu.Lock()
+		next := p.arrived
+		p.mu.Unlock()
+		if p.count(method, path) >= n {
+			return
+		}
+		select {
+		case <-next:
+		case <-bound:
+			t.Fatalf("waited a minute for %d %s %s requests; saw %d", n, method, path, p.count(method, path))
+		}
+	}
 }
 
 // inject adds a fault; earlier faults match first.
