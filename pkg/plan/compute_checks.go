@@ -108,8 +108,8 @@ func (c *computer) followsDefault(cyc CredentialCycle) string {
 	var out []string
 	for _, e := range cyc {
 		if d, ok := c.dSecrets[e.Secret]; ok && d.Backend == "" && e.On == c.defaultBackend {
-			out = append(out, fmt.Sprintf("; secret/%s names no backend, so it follows the default backend %s: give it spec.backend (backend: in the original's format), e.g. %s",
-				e.Secret, c.defaultBackend, state.BootstrapBackend))
+			out = append(out, fmt.Sprintf("; secret/%s (%s) names no backend, so it follows the default backend %s: give it spec.backend (backend: in the original's format), e.g. %s",
+				e.Secret, declaredAt(d.Source), c.defaultBackend, state.BootstrapBackend))
 		}
 	}
 	return strings.Join(out, "")

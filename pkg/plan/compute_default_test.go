@@ -130,7 +130,7 @@ func TestComputeDefaultBackendOfAnyType(t *testing.T) {
 				{ID: "secretbackend/bao", Action: Create, Deps: []string{"secret/bao-token", "secretbackend/default"}},
 				{ID: "secret/bao-token", Action: Migrate, Deps: []string{"secretbackend/bao", "secretbackend/default"}},
 			},
-			wantProblems: []string{"dependency cycle: bao -> secret/bao-token -> bao (a backend's credential must live on a backend that does not depend on it); secret/bao-token names no backend, so it follows the default backend bao: give it spec.backend (backend: in the original's format), e.g. default"},
+			wantProblems: []string{"dependency cycle: bao -> secret/bao-token -> bao (a backend's credential must live on a backend that does not depend on it); secret/bao-token (secrets.yaml:3) names no backend, so it follows the default backend bao: give it spec.backend (backend: in the original's format), e.g. default"},
 		},
 	}
 	for _, tc := range cases {
