@@ -152,18 +152,15 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 	for i := range p.Actions {
 		index[p.Actions[i].ID] = i
 	}
-	dependents := make([][]int, n)
-	waiting := make([]int, n)
+	deps := make([][]int, n)
 	for i := range p.Actions {
 		for _, d := range p.Actions[i].Deps {
-			j, ok := index[d]
-			if !ok {
-				continue
+			if j, ok := index[d]; ok {
+				deps[i] = append(deps[i], j)
 			}
-			dependents[j] = append(dependents[j], i)
-			waiting[i]++
 		}
 	}
+	sched := newScheduler(deps)
 
 	key, err := fingerprintKey(ctx, e.Store)
 	x := &executor{e: e, plan: p, key: key}
@@ -189,45 +186,40 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
-		ready = make(chan int, n)
-		left  = n
+		ready = make(chan int, n) // each action is sent at most once
 		done  = make(chan struct{})
 	)
-	var finish func(i int, o Outcome)
-	finish = func(i int, o Outcome) {
-		// called with mu held
+	record := func(i int, o Outcome) {
 		res.Outcomes[i] = o
 		if e.Progress != nil {
 			e.Progress.Done(o)
 		}
-		left--
-		for _, d := range dependents[i] {
-			if o.Status != StatusOK {
-				if res.Outcomes[d].ActionID == "" {
-					a := &p.Actions[d]
-					finish(d, Outcome{ActionID: a.ID, Resource: a.Resource(), Action: a.Action, Status: StatusSkipped,
-						Err: fmt.Errorf("%s: skipped: %s did not complete", a.Resource(), p.Actions[i].Resource())})
-				}
-				continue
-			}
-			waiting[d]--
-			if waiting[d] == 0 && res.Outcomes[d].ActionID == "" {
-				ready <- d
-			}
+	}
+	// ended books an outcome with the scheduler and queues what it made
+	// ready; skipped actions get their outcome here, unaudited (they did
+	// not run).
+	ended := func(i int, o Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		record(i, o)
+		next, skipped := sched.finish(i, o.Status == StatusOK)
+		for _, sk := range skipped {
+			a := &p.Actions[sk.action]
+			record(sk.action, Outcome{ActionID: a.ID, Resource: a.Resource(), Action: a.Action, Status: StatusSkipped,
+				Err: fmt.Errorf("%s: skipped: %s did not complete", a.Resource(), p.Actions[sk.cause].Resource())})
 		}
-		if left == 0 {
+		for _, d := range next {
+			ready <- d
+		}
+		if sched.done() {
 			close(done)
 		}
 	}
-	for i := range p.Actions {
-		if waiting[i] == 0 {
-			ready <- i
-		}
+	for _, i := range sched.ready() {
+		ready <- i
 	}
-	for w := 0; w < par; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range par {
+		wg.Go(func() {
 			for {
 				select {
 				case <-done:
@@ -235,10 +227,8 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 				case i := <-ready:
 					a := &p.Actions[i]
 					t0 := time.Now()
-					var err error
-					if ctx.Err() != nil {
-						err = ctx.Err()
-					} else {
+					err := ctx.Err()
+					if err == nil {
 						err = x.run(ctx, a)
 					}
 					o := Outcome{ActionID: a.ID, Resource: a.Resource(), Action: a.Action, Status: StatusOK, Err: err, Duration: time.Since(t0)}
@@ -246,12 +236,10 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 						o.Status = StatusFailed
 					}
 					o.AuditErr = x.audit(ctx, a, o)
-					mu.Lock()
-					finish(i, o)
-					mu.Unlock()
+					ended(i, o)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	x.moves.closeUnused(context.WithoutCancel(ctx))
