@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
+	"golang.org/x/sync/errgroup"
 )
 
 // subkeysParallelism bounds the subkeys reads StatAll makes for objects
@@ -151,44 +152,35 @@ func (d *Driver) fillKeys(ctx context.Context, out map[drivers.Ref]drivers.Meta,
 	if len(stale) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, subkeysParallelism)
-	)
+	// The first failure cancels the requests still running and is the
+	// one returned.
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(subkeysParallelism)
+	var mu sync.Mutex
 	for _, ref := range stale {
 		mu.Lock()
 		m := out[ref]
 		mu.Unlock()
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			keys, err := d.subkeys(ctx, "stat-all", ref, m.Version)
 			if errors.Is(err, errVersionGone) {
 				// Deleted since the listing: Stat it again.
 				m, err = d.Stat(ctx, ref)
 				keys = m.Keys
 			}
+			if err != nil {
+				return err
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				return
-			}
 			m.Keys = keys
 			if m.State == drivers.Absent && m.Version == 0 {
 				delete(out, ref) // destroyed since the listing
-				return
+				return nil
 			}
 			out[ref] = m
+			return nil
 		})
 	}
-	wg.Wait()
-	return firstErr
+	return g.Wait()
 }
