@@ -24,16 +24,6 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// portFree reports whether nothing listens on 127.0.0.1:port right now.
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
-}
-
 // sysProcAttr puts a server in its own process group (so a terminal's Ctrl-C
 // reaches the test binary, which stops it in order) and, unless it must
 // outlive us (scripts/devenv), has the kernel kill it if this process dies

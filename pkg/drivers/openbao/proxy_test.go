@@ -130,12 +130,6 @@ func (p *proxy) inject(method, path string, times int, do func(p *proxy, w http.
 	p.faults = append(p.faults, &fault{method: method, path: path, times: times, do: do})
 }
 
-func (p *proxy) clearFaults() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults = nil
-}
-
 // requests returns the requests seen so far matching method and path
 // substring ("" matches any).
 func (p *proxy) requests(method, path string) []seen {
