@@ -11,6 +11,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
 )
@@ -54,10 +55,10 @@ func (s Source) String() string {
 		out = "<input>"
 	}
 	if s.Line > 0 {
-		out += ":" + itoa(s.Line)
+		out += ":" + strconv.Itoa(s.Line)
 	}
 	if s.Document >= 0 {
-		out += " (document " + itoa(s.Document+1) + ")"
+		out += " (document " + strconv.Itoa(s.Document+1) + ")"
 	}
 	return out
 }

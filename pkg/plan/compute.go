@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,7 +206,7 @@ func declaredAt(src manifest.Source) string {
 		return "the manifests"
 	}
 	if src.Line > 0 {
-		return src.File + ":" + itoa(src.Line)
+		return src.File + ":" + strconv.Itoa(src.Line)
 	}
 	return src.File
 }
@@ -311,3 +313,22 @@ func newPlanID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// nonEmpty is m, nil when empty, so summaries compare and serialise alike
+// whether a field was absent or empty. The map is shared, not copied: labels and
+// annotations maps of manifests, rows and summaries are only ever replaced,
+// never modified in place, and a copy per secret is most of a large plan's
+// memory.
+func nonEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// protectedBy reports the mcpctl/prevent-destroy annotation.
+func protectedBy(annotations map[string]string) bool {
+	return strings.EqualFold(annotations["mcpctl/prevent-destroy"], "true")
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -227,4 +229,53 @@ func (c *computer) unmanagedReason() string {
 		return "in state, not declared in any manifest; not selected by -l " + c.opts.Selector.String()
 	}
 	return "in state, not declared in any manifest (plan with --prune to delete it)"
+}
+
+// canonicalJSON re-encodes a JSON document with sorted object keys and no
+// insignificant space; null, empty and {} are all "{}" so an omitted config
+// equals an empty one.
+func canonicalJSON(raw json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return json.RawMessage("{}"), nil
+	}
+	b, err := json.Marshal(v)
+	return b, err
+}
+
+// maskConfig is drivers.MaskConfig for a summary: an undecodable config is
+// shown as a string saying so rather than verbatim.
+func maskConfig(raw json.RawMessage) json.RawMessage {
+	m, err := drivers.MaskConfig(raw)
+	if err != nil {
+		return json.RawMessage(`"(invalid JSON)"`)
+	}
+	return m
+}
+
+// changedKeys lists the top-level keys whose values differ between two
+// canonical JSON objects.
+func changedKeys(a, b json.RawMessage) []string {
+	var ma, mb map[string]json.RawMessage
+	_ = json.Unmarshal(a, &ma)
+	_ = json.Unmarshal(b, &mb)
+	var out []string
+	for k, va := range ma {
+		if vb, ok := mb[k]; !ok || !bytes.Equal(va, vb) {
+			out = append(out, k)
+		}
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

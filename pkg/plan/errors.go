@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -20,7 +21,7 @@ func (e *Error) Error() string {
 	}
 	var b strings.Builder
 	b.WriteString("plan refused (")
-	b.WriteString(itoa(len(e.Problems)))
+	b.WriteString(strconv.Itoa(len(e.Problems)))
 	b.WriteString(" problems):")
 	for _, p := range e.Problems {
 		b.WriteString("\n  - ")
@@ -41,4 +42,12 @@ func (p problems) err() error {
 	out := slices.Clone(p)
 	slices.Sort(out)
 	return &Error{Problems: slices.Compact(out)}
+}
+
+// nameList shortens a list of names for messages: "a, b, c and 12 more".
+func nameList(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:max], ", ") + " and " + strconv.Itoa(len(names)-max) + " more"
 }

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
@@ -90,13 +89,4 @@ func noChangesPlan(t testing.TB) *Plan {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func mustJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

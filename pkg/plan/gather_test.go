@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,7 +253,7 @@ func TestGatherRealServers(t *testing.T) {
 	}
 	want := []act{
 		{ID: "secret/drifty", Action: Update, Reason: "records the object changed outside mcpctl (backend object version 1 → 2"},
-		{ID: "secret/moving", Action: Migrate, Reason: "resumes migration #" + itoa(m.ID)},
+		{ID: "secret/moving", Action: Migrate, Reason: "resumes migration #" + strconv.FormatInt(m.ID, 10)},
 		{ID: "secret/newone", Action: Create, Reason: "creates an empty object"},
 		{ID: "secret/openai", Action: Write, Reason: "managed values differ from the last apply"},
 		{ID: "secret/softdel", Action: Repair, Reason: "the object on bao is soft-deleted"},

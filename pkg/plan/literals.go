@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func CheckSaveable(p *Plan) error {
 			}
 			at := a.Values.DeclaredIn.File
 			if a.Values.DeclaredIn.Line > 0 {
-				at += ":" + itoa(a.Values.DeclaredIn.Line)
+				at += ":" + strconv.Itoa(a.Values.DeclaredIn.Line)
 			}
 			k := fmt.Sprintf("%s key %s", a.Resource(), s.Key)
 			if at != "" {

@@ -239,7 +239,7 @@ func SummaryLine(p *Plan) string {
 		return "No changes. Your secret placement matches the manifests."
 	}
 	n := p.Summary
-	parts := []string{itoa(n.Create) + " to create"}
+	parts := []string{strconv.Itoa(n.Create) + " to create"}
 	for _, e := range []struct {
 		n    int
 		verb string
@@ -251,10 +251,10 @@ func SummaryLine(p *Plan) string {
 		{n.Cleanup, "clean up"},
 	} {
 		if e.n > 0 {
-			parts = append(parts, itoa(e.n)+" to "+e.verb)
+			parts = append(parts, strconv.Itoa(e.n)+" to "+e.verb)
 		}
 	}
-	parts = append(parts, itoa(n.Delete)+" to delete")
+	parts = append(parts, strconv.Itoa(n.Delete)+" to delete")
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
 
@@ -267,7 +267,7 @@ func findingsLine(p *Plan) string {
 		name string
 	}{{n.Drift, "drift"}, {n.Lost, "lost"}, {n.Unknown, "unknown"}, {n.Unmanaged, "unmanaged"}, {n.Kept, "kept"}} {
 		if e.n > 0 {
-			parts = append(parts, itoa(e.n)+" "+e.name)
+			parts = append(parts, strconv.Itoa(e.n)+" "+e.name)
 		}
 	}
 	if len(parts) == 0 {

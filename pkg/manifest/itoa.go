@@ -1,5 +1,0 @@
-package manifest
-
-import "strconv"
-
-func itoa(i int) string { return strconv.Itoa(i) }
