@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/drivers"
@@ -23,6 +24,9 @@ type executor struct {
 
 	journal map[int64]state.Migration // open journal entries by id
 	moves   *moveBatch                // reads rows and starts journal entries of new moves in chunks
+	// audited holds the ids of actions whose audit entry was written with
+	// their last statement (CompletionAudit): the engine writes no other.
+	audited sync.Map
 
 	// backends caches the backend rows for the run: under the lock only
 	// apply's own backend actions change them, and they update the cache.
@@ -331,6 +335,7 @@ func (x *executor) write(ctx context.Context, a *plan.Action, row state.Secret) 
 }
 
 func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
+	started0 := time.Now()
 	ms := a.Migration
 	var open *state.Migration
 	if ms.JournalID != 0 {
@@ -365,29 +370,51 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
 	}
 	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource, Row: &row}
+	// Values and row fields that change along with the move (the move
+	// itself keeps the fingerprint and the row fields).
+	writeValues := false
+	if a.Values != nil {
+		_, fp, err := x.values(a)
+		writeValues = !(err == nil && fp != "" && fp == row.Fingerprint)
+	}
+	_, updateFields := x.rowUpdate(a, row)
+	if !writeValues && !updateFields {
+		// The move is the whole action: its audit entry is written with the
+		// move's last statement (CompletionAudit).
+		opts.Audit = &CompletionAudit{Entry: x.auditEntry(a, Outcome{Status: StatusOK}), Started: started0}
+	}
 	moved, err := x.migr.Migrate(ctx, a.Name, ms.To, open, opts)
 	if err != nil {
 		return err
 	}
+	if opts.Audit != nil && opts.Audit.Written {
+		x.audited.Store(a.ID, true)
+		return nil
+	}
 	moved.Data = nil // never written back below: UpdateSecret without data
-	// Values and row fields that change along with the move.
-	if a.Values != nil {
-		if _, fp, err := x.values(a); err == nil && fp != "" && fp == moved.Fingerprint {
-			return x.updateRow(ctx, a, moved)
-		}
+	if writeValues {
 		return x.write(ctx, a, moved)
 	}
 	return x.updateRow(ctx, a, moved)
 }
 
-// updateRow writes the row fields the action's After summary sets, when
-// they differ from row (a move usually changes nothing else).
-func (x *executor) updateRow(ctx context.Context, a *plan.Action, row state.Secret) error {
+// rowUpdate is row with the fields the action's After summary sets, and
+// whether any of them differs from row (a move usually changes nothing
+// else).
+func (x *executor) rowUpdate(a *plan.Action, row state.Secret) (state.Secret, bool) {
 	want := row
 	x.applySummary(&want, a.After)
 	want.BackendVersion = row.BackendVersion // the move just recorded the destination's
-	if maps.Equal(want.Labels, row.Labels) && maps.Equal(want.Annotations, row.Annotations) &&
-		want.Protected == row.Protected && want.Managed == row.Managed {
+	same := maps.Equal(want.Labels, row.Labels) && maps.Equal(want.Annotations, row.Annotations) &&
+		want.Protected == row.Protected && want.Managed == row.Managed
+	return want, !same
+}
+
+// updateRow writes the row fields the action's After summary sets, when
+// they differ from row.
+func (x *executor) updateRow(ctx context.Context, a *plan.Action, row state.Secret) error {
+	want, changed := x.rowUpdate(a, row)
+	if !changed {
 		return nil
 	}
 	return x.e.Store.UpdateSecret(ctx, &want, false)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
 	"github.com/mcpctl/mcpctl/pkg/state"
@@ -78,6 +79,42 @@ type MigrateOptions struct {
 	// Row is the secret's row if the caller has just read it (with its data
 	// when it lives on a plaintext backend), saving a read.
 	Row *state.Secret
+	// Audit, when set, is the audit entry of the action this move
+	// completes, written with the move's last statement.
+	Audit *CompletionAudit
+}
+
+// CompletionAudit is the audit entry of the apply action a move completes.
+// When the store can (auditedStore), Migrate writes it in the statement that
+// completes the move (the flip, or closing the journal entry after the
+// source copy is removed) and sets Written: the entry then commits with
+// the move, and a kill cannot leave one without the other.
+type CompletionAudit struct {
+	Entry   state.AuditEntry
+	Started time.Time // when the action began: Entry.DurationMS is set from it
+	Written bool
+}
+
+// auditedStore is a MigrationStore that can write an audit entry with the
+// statement completing a move (*state.Store is one).
+type auditedStore interface {
+	FlipSecretAudited(ctx context.Context, sec *state.Secret, journalID int64, destVersion int64, st state.MigrationState, audit state.AuditEntry) error
+	CloseMigrationAudited(ctx context.Context, id int64, destVersion int64, audit state.AuditEntry) error
+}
+
+var _ auditedStore = (*state.Store)(nil)
+
+// completion returns the store that writes audit with the move's last
+// statement, or nil when there is no entry to write or the store cannot.
+func (m *Migrator) completion(audit *CompletionAudit) auditedStore {
+	if audit == nil {
+		return nil
+	}
+	as, _ := m.Store.(auditedStore)
+	if as != nil {
+		audit.Entry.DurationMS = time.Since(audit.Started).Milliseconds()
+	}
+	return as
 }
 
 // ErrCleanupPending says the move succeeded (the row names the destination)
@@ -103,7 +140,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 	if open != nil && open.State != state.MigrationStarted {
 		// The row already flipped; only the source copy is left to remove.
-		return row, m.finish(ctx, open, row)
+		return row, m.finish(ctx, open, row, opts.Audit)
 	}
 	from, err := m.backend(ctx, row.BackendName)
 	if err != nil {
@@ -115,7 +152,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 	if row.BackendID == dest.ID {
 		if open != nil {
-			return row, m.finish(ctx, open, row)
+			return row, m.finish(ctx, open, row, opts.Audit)
 		}
 		return row, nil
 	}
@@ -196,8 +233,21 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	case nothingLeft:
 		final = state.MigrationDone
 	}
-	if err := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final); err != nil {
-		return row, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, err))
+	var ferr error
+	if as := m.completion(opts.Audit); as != nil && nothingLeft {
+		if ferr = as.FlipSecretAudited(ctx, &flipped, j.ID, destVersion, final, opts.Audit.Entry); ferr == nil {
+			opts.Audit.Written = true
+		} else {
+			// Nothing of the statement applied. The audit log may be what
+			// refused it (a broken or locked-down table): the move does
+			// not depend on it, and the caller reports the entry missing.
+			ferr = m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final)
+		}
+	} else {
+		ferr = m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final)
+	}
+	if ferr != nil {
+		return row, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, ferr))
 	}
 	m.hit(FPFlipped)
 	j.State, j.DestVersion = final, destVersion
@@ -208,7 +258,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 
 	// 6 + 7.
-	return flipped, m.finish(ctx, j, flipped)
+	return flipped, m.finish(ctx, j, flipped, opts.Audit)
 }
 
 func (m *Migrator) readSource(ctx context.Context, row state.Secret, from state.Backend) (drivers.Values, error) {
@@ -260,8 +310,8 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 }
 
 // finish removes the source copy of a flipped move (6) and closes the
-// journal entry (7).
-func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret) error {
+// journal entry (7), with audit when set (see CompletionAudit).
+func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit) error {
 	if !j.KeepSource && j.FromBackend != "" {
 		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource); err != nil {
 			pending := fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
@@ -274,8 +324,18 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 		}
 	}
 	m.hit(FPSourceDeleted)
-	if err := m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, j.DestVersion, ""); err != nil {
-		return fmt.Errorf("secret %s: journal: %w", row.Name, err)
+	closed := false
+	if as := m.completion(audit); as != nil {
+		// On failure nothing applied; the plain close below does not
+		// depend on the audit log (see the flip).
+		if as.CloseMigrationAudited(ctx, j.ID, j.DestVersion, audit.Entry) == nil {
+			audit.Written, closed = true, true
+		}
+	}
+	if !closed {
+		if err := m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, j.DestVersion, ""); err != nil {
+			return fmt.Errorf("secret %s: journal: %w", row.Name, err)
+		}
 	}
 	m.hit(FPDone)
 	return nil
@@ -326,7 +386,7 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 		if errors.Is(err, state.ErrNotFound) {
 			row = state.Secret{ID: j.SecretID, Name: j.SecretName}
 		}
-		return m.finish(ctx, j, row)
+		return m.finish(ctx, j, row, nil)
 	}
 	// A move into plaintext writes its copy in the flip, so before the flip
 	// there is none; values in the row then are its own or a kept copy.

@@ -35,3 +35,32 @@ func TestMovesAreJournaledInChunks(t *testing.T) {
 	w.checkReadable(s, n, "after the migration")
 	w.checkSettled(s, n, "bao")
 }
+
+// TestMoveAuditCommitsWithTheMove: a move that is its whole action has its
+// audit entry written by the statement completing the move (the flip, or
+// closing the journal after the source copy is removed: both stamp the
+// same transaction time), once, in both directions.
+func TestMoveAuditCommitsWithTheMove(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	w, s := seededWorld(t, n, "default")
+	ctx := context.Background()
+	for _, to := range []string{"bao", "default"} {
+		w.write("secrets.yaml", w.secretsYAML(n, to))
+		if _, res := w.mustApply(s); res.Failed() != 0 {
+			t.Fatalf("migration to %s: %v", to, res.Err())
+		}
+		var entries, withMove int
+		err := s.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE EXISTS (
+				SELECT 1 FROM `+w.schema+`.secret_migrations m
+				WHERE m.secret_name = a.name AND m.to_backend = $1 AND m.state = 'done' AND m.updated_at = a.at))
+			FROM `+w.schema+`.audit_log a WHERE a.action = 'migrate' AND a.outcome = 'ok' AND a.detail LIKE 'spec.backend is ' || $1 || '%'`, to).Scan(&entries, &withMove)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if entries != n || withMove != n {
+			t.Errorf("to %s: %d audit entries for %d moves, %d of them written with the move", to, entries, n, withMove)
+		}
+	}
+	w.checkReadable(s, n, "after both moves")
+}

@@ -18,6 +18,18 @@ import (
 // and cost one round trip instead of four (BEGIN, two UPDATEs, COMMIT): the
 // flip is on the hot path of every migrated secret.
 func (s *Store) FlipSecret(ctx context.Context, sec *Secret, journalID int64, destVersion int64, st MigrationState) error {
+	return s.flip(ctx, sec, journalID, destVersion, st, nil)
+}
+
+// FlipSecretAudited is FlipSecret whose statement also appends audit to
+// the audit log: apply records a move that the flip completes together with
+// it, so a kill never leaves the move done and its audit entry missing, and
+// the entry costs no round trip of its own.
+func (s *Store) FlipSecretAudited(ctx context.Context, sec *Secret, journalID int64, destVersion int64, st MigrationState, audit AuditEntry) error {
+	return s.flip(ctx, sec, journalID, destVersion, st, &audit)
+}
+
+func (s *Store) flip(ctx context.Context, sec *Secret, journalID int64, destVersion int64, st MigrationState, audit *AuditEntry) error {
 	what := secretWhat(sec.Name)
 	p, err := secretParams(sec, true)
 	if err != nil {
@@ -26,6 +38,16 @@ func (s *Store) FlipSecret(ctx context.Context, sec *Secret, journalID int64, de
 	// $1..$11 from secretParams, $12 data, $13 data owner, $14 generation,
 	// $15 journal id, $16 journal state, $17 destination version.
 	args := append(p.args, p.data, sec.DataOwner, sec.Generation, journalID, string(st), destVersion)
+	auditCTE := ""
+	if audit != nil {
+		// $18..$25: the audit entry, inserted once the journal moved.
+		args = append(args, audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
+		auditCTE = `,
+		a AS (
+			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
+			SELECT now(), $18, $19, $20, $21, $22, $23, $24, $25 FROM j
+			RETURNING 1)`
+	}
 	err = scanWritten(s.pool.QueryRow(ctx, s.sql(`
 		WITH b AS (`+backendMatch+`),
 		w AS (
@@ -39,7 +61,7 @@ func (s *Store) FlipSecret(ctx context.Context, sec *Secret, journalID int64, de
 			UPDATE {s}.secret_migrations
 			SET state = $16, dest_version = CASE WHEN $17 > 0 THEN $17 ELSE dest_version END, error = '', updated_at = now()
 			WHERE id = $15 AND EXISTS (SELECT 1 FROM w)
-			RETURNING id)
+			RETURNING id)`+auditCTE+`
 		`+secretWritten+` WHERE EXISTS (SELECT 1 FROM j)`), args...), sec)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Nothing was written when the row moved on; say how (conflict, gone).

@@ -124,6 +124,31 @@ func (d *db) SetMigrationState(ctx context.Context, id int64, st MigrationState,
 	return nil
 }
 
+// CloseMigrationAudited moves journal entry id to done (recording
+// destVersion when > 0, clearing the error) and appends audit to the audit
+// log in the same statement: the last step of a move that completes an
+// apply action, recorded with it (see FlipSecretAudited).
+func (d *db) CloseMigrationAudited(ctx context.Context, id int64, destVersion int64, audit AuditEntry) error {
+	what := fmt.Sprintf("journal entry %d", id)
+	tag, err := d.q.Exec(ctx, d.sql(`
+		WITH j AS (
+			UPDATE {s}.secret_migrations
+			SET state = $2, dest_version = CASE WHEN $3 > 0 THEN $3 ELSE dest_version END, error = '', updated_at = now()
+			WHERE id = $1
+			RETURNING id)
+		INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
+		SELECT now(), $4, $5, $6, $7, $8, $9, $10, $11 FROM j`),
+		id, string(MigrationDone), destVersion,
+		audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
+	if err != nil {
+		return mapErr(what, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return &dbError{what: what, kind: ErrNotFound}
+	}
+	return nil
+}
+
 // OpenMigrations lists journal entries neither done nor kept, oldest
 // first: moves an interrupted run left behind, which the next apply resumes.
 func (d *db) OpenMigrations(ctx context.Context) ([]Migration, error) {
