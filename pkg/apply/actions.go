@@ -192,6 +192,7 @@ func (x *executor) values(a *plan.Action) (drivers.Values, string, error) {
 }
 
 func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
+	began := time.Now()
 	backend := a.After.Backend
 	row := state.Secret{
 		Name: a.Name, BackendName: backend, Managed: a.After.Managed,
@@ -216,7 +217,7 @@ func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
 		} else {
 			row.Data = map[string]string{}
 		}
-		return x.e.Store.CreateSecret(ctx, &row)
+		return x.insertCreated(ctx, a, &row, began)
 	}
 
 	d, err := x.e.Pool.Driver(ctx, backend)
@@ -245,7 +246,7 @@ func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
 			return err
 		}
 		row.BackendVersion, row.Keys = m.Version, meta.Keys
-		return x.e.Store.CreateSecret(ctx, &row)
+		return x.insertCreated(ctx, a, &row, began)
 	}
 	cas := int64(0)
 	if a.Adopt {
@@ -257,7 +258,21 @@ func (x *executor) createSecret(ctx context.Context, a *plan.Action) error {
 	}
 	row.BackendVersion, row.Keys = m.Version, vals.Keys()
 	row.ExternalRef = location(ctx, x.e.Pool, backend, a.Name)
-	return x.e.Store.CreateSecret(ctx, &row)
+	return x.insertCreated(ctx, a, &row, began)
+}
+
+// insertCreated inserts the row completing a create, with the action's
+// audit entry in the same statement. If that statement fails, the row is
+// inserted alone (nothing of the first applied: the audit log may be what
+// refused it, and the create must not depend on it); the engine then
+// writes, or reports missing, the entry as for any action.
+func (x *executor) insertCreated(ctx context.Context, a *plan.Action, row *state.Secret, began time.Time) error {
+	entry := x.auditEntry(a, Outcome{Status: StatusOK, Duration: time.Since(began)})
+	if x.e.Store.CreateSecretAudited(ctx, row, entry) == nil {
+		x.audited.Store(a.ID, true)
+		return nil
+	}
+	return x.e.Store.CreateSecret(ctx, row)
 }
 
 // updateSecret writes row fields (labels, annotations, protection, managed,

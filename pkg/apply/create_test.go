@@ -74,3 +74,31 @@ func TestCreateOnOpenBaoHoldsNoTransactionAcrossBackendCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateAuditCommitsWithTheRow: a created secret's audit entry is
+// written by the statement inserting its row (both stamped with that
+// statement's transaction time), once, on plaintext and on openbao.
+func TestCreateAuditCommitsWithTheRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	s := w.store()
+	const n = 6
+	w.write("backends.yaml", w.backendYAML())
+	w.write("secrets.yaml", w.secretsYAML(n, "bao")+w.secretsYAML(0, ""))
+	w.write("plain.yaml", "---\napiVersion: mcpctl/v1\nkind: Secret\nmetadata: {name: plain}\nspec:\n  data:\n    KEY: {fromEnv: VAL_S000}\n")
+	if _, res := w.mustApply(s); res.Failed() != 0 {
+		t.Fatalf("apply: %v", res.Err())
+	}
+	var secrets, entries, withRow int
+	err := s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM `+w.schema+`.secrets),
+			count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM `+w.schema+`.secrets x WHERE x.name = a.name AND x.created_at = a.at))
+		FROM `+w.schema+`.audit_log a WHERE a.kind = 'secret' AND a.action = 'create'`).Scan(&secrets, &entries, &withRow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// n on bao, the bao-token and "plain" on default.
+	if secrets != n+2 || entries != n+2 || withRow != n+2 {
+		t.Errorf("%d secrets, %d create entries, %d of them written with their row; want %d each", secrets, entries, withRow, n+2)
+	}
+}

@@ -228,10 +228,32 @@ func scanWritten(row pgx.Row, sec *Secret) error {
 // Keys become its sorted key names. ErrExists if the name (or the ID) is
 // taken, ErrNotFound if the backend does not exist.
 func (d *db) CreateSecret(ctx context.Context, sec *Secret) error {
+	return d.createSecret(ctx, sec, nil)
+}
+
+// CreateSecretAudited is CreateSecret whose statement also appends audit
+// to the audit log: apply records the create of a secret with the insert
+// that completes it (one round trip, and no created row without its entry).
+func (d *db) CreateSecretAudited(ctx context.Context, sec *Secret, audit AuditEntry) error {
+	return d.createSecret(ctx, sec, &audit)
+}
+
+func (d *db) createSecret(ctx context.Context, sec *Secret, audit *AuditEntry) error {
 	what := secretWhat(sec.Name)
 	p, err := secretParams(sec, true)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	args := append(p.args, p.data, sec.DataOwner, sec.ID)
+	auditCTE := ""
+	if audit != nil {
+		// $15..$22: the audit entry, inserted with the row.
+		args = append(args, audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
+		auditCTE = `,
+		a AS (
+			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
+			SELECT now(), $15, $16, $17, $18, $19, $20, $21, $22 FROM w
+			RETURNING 1)`
 	}
 	err = scanWritten(d.q.QueryRow(ctx, d.sql(`
 		WITH b AS (`+backendMatch+`),
@@ -239,8 +261,8 @@ func (d *db) CreateSecret(ctx context.Context, sec *Secret) error {
 			INSERT INTO {s}.secrets AS s (id, name, backend_id, external_ref, keys, backend_version, fingerprint, managed,
 				labels, annotations, protected, data, data_owner)
 			SELECT COALESCE(NULLIF($14, '')::uuid, gen_random_uuid()), $1, b.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM b
-			`+secretReturning+`)
-		`+secretWritten), append(p.args, p.data, sec.DataOwner, sec.ID)...), sec)
+			`+secretReturning+`)`+auditCTE+`
+		`+secretWritten), args...), sec)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &dbError{what: what, kind: ErrNotFound, msg: "backend " + backendRef(sec) + " not found"}
 	}
