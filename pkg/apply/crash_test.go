@@ -92,13 +92,25 @@ func (w *world) checkSettled(s *state.Store, n int, want string) {
 			}
 		}
 	}
-	open, err := s.OpenMigrations(ctx)
+	w.checkJournalClosed(s)
+}
+
+// checkJournalClosed asserts that no migration journal entry is open.
+func (w *world) checkJournalClosed(s *state.Store) {
+	w.t.Helper()
+	open, err := s.OpenMigrations(context.Background())
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	if len(open) != 0 {
 		w.t.Errorf("%d journal entries still open: %+v", len(open), open[0])
 	}
+}
+
+// directions are the two ways a secret moves in the crash tests.
+var directions = []struct{ name, from, to string }{
+	{"plaintext-to-openbao", "default", "bao"},
+	{"openbao-to-plaintext", "bao", "default"},
 }
 
 const crashSecrets = 200
@@ -110,10 +122,7 @@ const crashSecrets = 200
 // after convergence, every secret reads back with its original values from
 // its recorded backend, and nothing is left behind.
 func TestCrashAtEveryProtocolStep(t *testing.T) {
-	for _, dir := range []struct{ name, from, to string }{
-		{"plaintext-to-openbao", "default", "bao"},
-		{"openbao-to-plaintext", "bao", "default"},
-	} {
+	for _, dir := range directions {
 		for _, step := range apply.ProtocolSteps {
 			t.Run(dir.name+"/"+step, func(t *testing.T) {
 				t.Parallel()
@@ -154,10 +163,7 @@ func testSeed(t *testing.T) uint64 {
 // logged seed (MCPCTL_TEST_SEED replays it).
 func TestSIGKILLAtARandomMoment(t *testing.T) {
 	rng := rand.New(rand.NewPCG(testSeed(t), 0))
-	for _, dir := range []struct{ name, from, to string }{
-		{"plaintext-to-openbao", "default", "bao"},
-		{"openbao-to-plaintext", "bao", "default"},
-	} {
+	for _, dir := range directions {
 		// Drawn before the parallel subtests start, in a fixed order.
 		delay := time.Duration(150+rng.IntN(600)) * time.Millisecond
 		t.Run(dir.name, func(t *testing.T) {
@@ -279,13 +285,7 @@ func (w *world) checkKept(s *state.Store, n int, from, to string) {
 			w.t.Errorf("secret %s: the kept copy on %s holds %q, want the original values", r.Name, from, got)
 		}
 	}
-	open, err := s.OpenMigrations(ctx)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if len(open) != 0 {
-		w.t.Errorf("%d journal entries still open: %+v", len(open), open[0])
-	}
+	w.checkJournalClosed(s)
 	kept, err := s.KeptCopies(ctx)
 	if err != nil {
 		w.t.Fatal(err)
@@ -312,10 +312,7 @@ const keptSecrets = 40
 // kills `mcpctl migrate secrets --cleanup` in the middle of removing them
 // and reruns it: nothing is left behind and the journal is closed.
 func TestCrashWithKeepSource(t *testing.T) {
-	for _, dir := range []struct{ name, from, to string }{
-		{"plaintext-to-openbao", "default", "bao"},
-		{"openbao-to-plaintext", "bao", "default"},
-	} {
+	for _, dir := range directions {
 		for _, step := range apply.ProtocolSteps {
 			t.Run(dir.name+"/"+step, func(t *testing.T) {
 				t.Parallel()
