@@ -60,6 +60,7 @@ type computer struct {
 	backendAction map[string]*Action
 	secretAction  map[string]*Action
 	cleanups      map[string][]*Action // by secret name
+	keptRemoved   map[int64]bool       // kept copies removed with their secret, by journal id
 	// resumed marks journal entries a migrate action resumes.
 	resumed map[int64]bool
 	// tokens maps a backend that exists after the plan (or is deleted by it)
@@ -87,6 +88,7 @@ func newComputer(desired *manifest.Set, fp Fingerprints, actual *Snapshot, opts 
 		backendAction: map[string]*Action{},
 		secretAction:  map[string]*Action{},
 		cleanups:      map[string][]*Action{},
+		keptRemoved:   map[int64]bool{},
 		resumed:       map[int64]bool{},
 		tokens:        map[string][]CredentialEdge{},
 		statErrs:      map[[2]string][]string{},

@@ -146,6 +146,9 @@ func (lf leftover) action(r *state.Secret, lo ObjectStatus, observed bool) (*Act
 func (c *computer) planKept() {
 	for i := range c.actual.KeptCopies {
 		m := &c.actual.KeptCopies[i]
+		if c.keptRemoved[m.ID] {
+			continue // removed with its secret
+		}
 		lo, observed := c.actual.Leftovers[m.ID]
 		c.finding(Kept, KindSecret, m.SecretName, m.FromBackend, keptReason(m, c.rSecrets[m.SecretName], lo, observed))
 	}

@@ -452,6 +452,33 @@ func (c *computer) undeclaredSecret(r *state.Secret) {
 		a.Reason += fmt.Sprintf("; its object on %s is already %s", r.BackendName, obj.Meta.State)
 	}
 	c.secretAction[r.Name] = c.add(a)
+	c.removeKeptCopies(r)
+}
+
+// removeKeptCopies plans, with the deletion of r, the removal of the source
+// copies its --keep-source moves left: deleting a secret deletes every copy
+// of it, not only the one its row names, since a kept copy without a row
+// would be a value nothing manages or reports. The delete depends on these
+// cleanups (link), so the row outlives its copies.
+func (c *computer) removeKeptCopies(r *state.Secret) {
+	for i := range c.actual.KeptCopies {
+		m := &c.actual.KeptCopies[i]
+		if m.SecretID != r.ID {
+			continue
+		}
+		c.keptRemoved[m.ID] = true
+		lf := leftover{m: m, copy: SourceCopy, backend: m.FromBackend,
+			destroy: m.DestroySource || c.opts.DestroySource, removeKept: true}
+		lo, observed := c.actual.Leftovers[m.ID]
+		if observed && lo.Err != "" {
+			c.statErr(fmt.Sprintf("secret/%s:cleanup:%d", m.SecretName, m.ID), lo)
+		}
+		a, warning := lf.action(r, lo, observed)
+		if warning != "" {
+			c.warnings = append(c.warnings, warning)
+		}
+		c.cleanups[r.Name] = append(c.cleanups[r.Name], c.add(a))
+	}
 }
 
 // KeyDiff describes key-name changes: "+NEW -OLD" (names only, never values).

@@ -102,6 +102,15 @@ func GatherChange(ctx context.Context, st StateReader, ds DriverSource, ch Chang
 				snap.Leftovers[m.ID] = statOne(ctx, ds, backend, ch.Name)
 			}
 		}
+		// Its kept source copies go with it.
+		for _, m := range snap.KeptCopies {
+			if !hasRow || m.SecretID != row.ID {
+				continue
+			}
+			if _, ok := findBackend(snap, m.FromBackend); ok {
+				snap.Leftovers[m.ID] = statOne(ctx, ds, m.FromBackend, ch.Name)
+			}
+		}
 	case Create:
 		if hasRow {
 			return snap, fp, nil

@@ -360,3 +360,44 @@ func TestComputeShowsKeptCopies(t *testing.T) {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }
+
+// Deleting a secret removes the source copies its --keep-source moves left
+// (a kept copy without a row is a value nothing manages), before the row
+// goes; a kept copy of another secret stays.
+func TestDeleteRemovesKeptCopies(t *testing.T) {
+	snap := migrationWorld()
+	for i := range snap.Secrets {
+		switch n := snap.Secrets[i].Name; n {
+		case "openai", "github":
+			snap.Secrets[i].BackendName = "bao"
+		case "bao-token", "bao2-token":
+			snap.Secrets[i].Keys = []string{"token"} // what the backends' configs name
+		}
+	}
+	snap.KeptCopies = []state.Migration{
+		{ID: 2, SecretID: "id-openai", SecretName: "openai", FromBackend: "default", ToBackend: "bao", State: state.MigrationKept, KeepSource: true},
+		{ID: 3, SecretID: "id-github", SecretName: "github", FromBackend: "default", ToBackend: "bao", State: state.MigrationKept, KeepSource: true},
+	}
+	snap.Leftovers = map[int64]ObjectStatus{
+		2: {Backend: "default", Meta: drivers.Meta{State: drivers.Present, Version: 1, OwnerID: "id-openai"}},
+		3: {Backend: "default", Meta: drivers.Meta{State: drivers.Present, Version: 1, OwnerID: "id-github"}},
+	}
+	p, err := BuildChange(Change{Action: Delete, Kind: KindSecret, Name: "openai"}, Fingerprints{}, snap, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range p.Actions {
+		ids = append(ids, a.ID)
+	}
+	if diff := cmp.Diff([]string{"secret/openai:cleanup:2", "secret/openai"}, ids); diff != "" {
+		t.Fatalf("actions (-want +got):\n%s", diff)
+	}
+	cl, del := p.Actions[0], p.Actions[1]
+	if !cl.Cleanup.DeleteObject || cl.Cleanup.Backend != "default" || cl.Cleanup.OwnerID != "id-openai" {
+		t.Errorf("cleanup = %+v", cl.Cleanup)
+	}
+	if diff := cmp.Diff([]string{cl.ID}, del.Deps); diff != "" {
+		t.Errorf("the delete must wait for the kept copy's removal (-want +got):\n%s", diff)
+	}
+}
