@@ -28,12 +28,10 @@ type backendRec struct {
 
 type secretRec struct {
 	Secret
-	resource     string
-	nameAt       Source
-	nameField    string
-	backendAt    Source
-	backendField string
-	broken       bool
+	resource  string
+	nameAt    Source
+	nameField string
+	broken    bool
 }
 
 // document decodes one YAML document into resources.
@@ -327,10 +325,8 @@ func (d *docCtx) newSecret(n *yaml.Node) *secretRec {
 }
 
 func (d *docCtx) secretBackend(rec *secretRec, n, parent *yaml.Node, field string) bool {
-	rec.backendField = field
-	rec.backendAt = d.at(parent)
 	if n != nil {
-		rec.backendAt = d.at(n)
+		rec.BackendAt = d.at(n)
 	}
 	b, ok := d.str(n, field)
 	if !ok {

@@ -28,7 +28,7 @@ func ptr(s string) *string { return &s }
 
 // ignoreSource compares resources without where they came from, for tests
 // where the same resources arrive through different files.
-var ignoreSource = cmpopts.IgnoreFields(Secret{}, "Source", "BaseDir", "Root", "FilesRoot")
+var ignoreSource = cmpopts.IgnoreFields(Secret{}, "Source", "BackendAt", "BaseDir", "Root", "FilesRoot")
 var ignoreBackendSource = cmpopts.IgnoreFields(Backend{}, "Source")
 
 // baoConfig is the canonical (compact, sorted) JSON of the legacy flat
@@ -59,7 +59,7 @@ func TestLoadCanonical(t *testing.T) {
 		{
 			Name: "bao-token", Backend: "local",
 			Data:    map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}},
-			BaseDir: dir, Root: dir, Source: src(2, 29),
+			BaseDir: dir, Root: dir, Source: src(2, 29), BackendAt: src(2, 34),
 		},
 		{
 			Name: "openai", Labels: map[string]string{"app": "chat"}, Backend: "bao",
@@ -67,7 +67,7 @@ func TestLoadCanonical(t *testing.T) {
 				"API_KEY": {FromEnv: "OPENAI_API_KEY"},
 				"CA":      {FromFile: "files/ca.pem"},
 			},
-			BaseDir: dir, Root: dir, Source: src(3, 38),
+			BaseDir: dir, Root: dir, Source: src(3, 38), BackendAt: src(3, 44),
 		},
 		{Name: "placed-only", BaseDir: dir, Root: dir, Source: src(4, 49)},
 	}

@@ -96,6 +96,9 @@ type Secret struct {
 	Annotations map[string]string
 	// Backend is spec.backend; empty means "the default backend".
 	Backend string
+	// BackendAt is where Backend is written (zero when it is not), so a
+	// plan error about the placement points at that line.
+	BackendAt Source
 	// Data is spec.data; nil means values are unmanaged (placement only).
 	Data map[string]ValueSource
 	// BaseDir is the directory fromFile paths are relative to (the manifest

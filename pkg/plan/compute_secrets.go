@@ -75,7 +75,11 @@ func (c *computer) checkPlacement(s *manifest.Secret, backend string) bool {
 		return true
 	}
 	if _, ok := c.rBackends[backend]; !ok {
-		c.problems.add(fmt.Sprintf("secret/%s (%s): backend %q is neither declared nor in state", s.Name, declaredAt(s.Source), backend))
+		at := s.Source
+		if s.BackendAt.Line > 0 {
+			at = s.BackendAt
+		}
+		c.problems.add(fmt.Sprintf("secret/%s (%s): backend %q is neither declared nor in state", s.Name, declaredAt(at), backend))
 		return false
 	}
 	if a := c.backendAction[backend]; a != nil && a.Action == Delete {
