@@ -32,15 +32,19 @@ type moveBatch struct {
 	index   map[string]int         // secret name -> position in order
 	chunkOf map[string]*moveChunkP // secret name -> its preparation
 	used    map[int64]bool         // journal entries a move took
+	ahead   sync.WaitGroup         // preparations started ahead of their moves
 	entries []*state.Migration     // every entry prepared
 }
 
 // moveChunkP is one preparation: done once its results are in.
 type moveChunkP struct {
-	done    chan struct{}
-	err     error
-	rows    map[string]state.Secret
-	journal map[string]*state.Migration
+	actions  []*plan.Action
+	end      int  // position in order after its last move
+	followed bool // the next chunk has been assigned
+	done     chan struct{}
+	err      error
+	rows     map[string]state.Secret
+	journal  map[string]*state.Migration
 }
 
 // newMoveBatch collects the migrate actions that start a new move (not the
@@ -75,25 +79,26 @@ func (b *moveBatch) take(ctx context.Context, name string) (row state.Secret, j 
 	if c == nil {
 		// This move and the next ones not yet prepared, in plan order:
 		// the workers take actions in about that order.
-		c = &moveChunkP{done: make(chan struct{})}
-		var chunk []*plan.Action
-		for i := pos; i < len(b.order) && len(chunk) < moveChunk; i++ {
-			a := b.order[i]
-			if b.chunkOf[a.Name] == nil {
-				b.chunkOf[a.Name] = c
-				chunk = append(chunk, a)
-			}
-		}
+		c = b.assign(pos)
 		b.mu.Unlock()
-		c.err = b.prepare(ctx, c, chunk)
-		close(c.done)
+		b.prepareNow(ctx, c)
 	} else {
 		b.mu.Unlock()
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			return row, nil, false, ctx.Err()
+	}
+	// While this chunk's moves run, the next chunk is prepared, so the
+	// workers do not all stop at every chunk boundary to wait for it.
+	b.mu.Lock()
+	if !c.followed {
+		c.followed = true
+		if next := b.assign(c.end); next != nil {
+			b.ahead.Go(func() { b.prepareNow(ctx, next) })
 		}
+	}
+	b.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return row, nil, false, ctx.Err()
 	}
 	if c.err != nil {
 		return row, nil, false, c.err
@@ -109,6 +114,29 @@ func (b *moveBatch) take(ctx context.Context, name string) (row state.Secret, j 
 		b.mu.Unlock()
 	}
 	return row, j, true, nil
+}
+
+// assign makes a chunk of the first moveChunk moves from position pos on
+// that no chunk covers yet; nil when there are none. Called with mu held.
+func (b *moveBatch) assign(pos int) *moveChunkP {
+	c := &moveChunkP{done: make(chan struct{})}
+	for i := pos; i < len(b.order) && len(c.actions) < moveChunk; i++ {
+		a := b.order[i]
+		if b.chunkOf[a.Name] == nil {
+			b.chunkOf[a.Name] = c
+			c.actions = append(c.actions, a)
+			c.end = i + 1
+		}
+	}
+	if len(c.actions) == 0 {
+		return nil
+	}
+	return c
+}
+
+func (b *moveBatch) prepareNow(ctx context.Context, c *moveChunkP) {
+	c.err = b.prepare(ctx, c, c.actions)
+	close(c.done)
 }
 
 // prepare reads the chunk's rows and records its journal entries.
@@ -168,6 +196,7 @@ func (b *moveBatch) prepare(ctx context.Context, c *moveChunkP, chunk []*plan.Ac
 // action was skipped or the run stopped first): the row never moved and no
 // copy was written, so there is nothing for a later run to do.
 func (b *moveBatch) closeUnused(ctx context.Context) {
+	b.ahead.Wait()
 	b.mu.Lock()
 	var open []*state.Migration
 	for _, j := range b.entries {
