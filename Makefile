@@ -30,7 +30,9 @@ docs:
 	$(GO) run ./internal/cli/docgen/cmd docs/cli
 
 # Plan/apply/migration/drift at 1k and 10k secrets next to a raw baseline
-# (docs/benchmarks.md). E.g. make bench BENCHFLAGS='-quick -out /tmp/bench.md'
+# (docs/benchmarks.md). E.g. make bench BENCHFLAGS='-quick -out /tmp/bench.md';
+# the 100k scale figures (not run by default, ~15 min):
+# make bench BENCHFLAGS='-n 10000,100000 -runs 1 -out /tmp/bench-100k.md'
 bench: vault
 	GO=$(GO) $(GO) run ./internal/bench $(BENCHFLAGS)
 
