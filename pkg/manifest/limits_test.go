@@ -92,3 +92,12 @@ func TestDefaultLimits(t *testing.T) {
 		t.Errorf("withDefaults = %+v", got)
 	}
 }
+
+// The default limits admit the 100,000 secrets make bench plans and applies
+// (issue 13), with their backends and credential secrets.
+func TestDefaultLimitsAdmit100kSecrets(t *testing.T) {
+	l := DefaultLimits()
+	if l.MaxResources < 100_100 || l.MaxDocuments < 100_100 {
+		t.Fatalf("default limits %d resources, %d documents: a 100,000-secret installation with its backends does not load", l.MaxResources, l.MaxDocuments)
+	}
+}
