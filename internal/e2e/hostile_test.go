@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpctl/mcpctl/internal/testenv"
+	"github.com/mcpctl/mcpctl/pkg/manifest"
 )
 
 // hostileTimeout bounds one command of the corpus: a hostile input must be
@@ -418,7 +419,7 @@ func generatedHostileCases() []hostileCase {
 		{
 			name: "gen-too-many-documents", want: []string{"a.yaml", "documents"},
 			setup: func(t *testing.T, _ *world, dir string) {
-				writeFile(t, filepath.Join(dir, "a.yaml"), []byte(strings.Repeat("---\n", 100_002)))
+				writeFile(t, filepath.Join(dir, "a.yaml"), []byte(strings.Repeat("---\n", manifest.DefaultLimits().MaxDocuments+2)))
 			},
 		},
 		{
