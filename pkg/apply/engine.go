@@ -43,6 +43,9 @@ type Result struct {
 	PlanID   string
 	Outcomes []Outcome
 	Duration time.Duration
+	// LockLost is set by Run when the schema lock was found lost at the
+	// end of the run: the actions ran, but not all of them under the lock.
+	LockLost error
 }
 
 // Failed counts failed and skipped actions.

@@ -125,6 +125,39 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 	w.checkSettled(s, crashSecrets, "bao")
 }
 
+// TestLockSessionTerminatedMidApplyIsReported terminates only the session
+// holding apply's schema lock in the middle of a migration. The other
+// sessions keep working, so every action may complete, but the rest of the
+// run was not serialised against other writers: apply must say so and
+// exit 1 instead of reporting success.
+func TestLockSessionTerminatedMidApplyIsReported(t *testing.T) {
+	t.Parallel()
+	w, s := seededWorld(t, crashSecrets, "default")
+	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
+	ctx := context.Background()
+	cmd, out := w.startApply()
+	conn, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	waitForFlips(t, conn, w.schema, 20)
+	var killed bool
+	if err := conn.QueryRow(ctx, `SELECT pg_terminate_backend(backend_pid) FROM `+pgx.Identifier{w.schema, "lock_holder"}.Sanitize()).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate the lock session: %v (terminated %v)", err, killed)
+	}
+	err = cmd.Wait()
+	if code := testenv.ExitCode(err); code != 1 {
+		t.Fatalf("apply whose lock session was terminated: exit %d, want 1\n%s", code, tail(out.String(), 2000))
+	}
+	if !strings.Contains(out.String(), "the lock had been lost") || !strings.Contains(out.String(), "run `mcpctl plan` to check") {
+		t.Errorf("the output does not say the lock was lost:\n%s", tail(out.String(), 2000))
+	}
+	w.checkReadable(s, crashSecrets, "after the lock session was terminated")
+	w.converge(ctx)
+	w.checkSettled(s, crashSecrets, "bao")
+}
+
 // TestConcurrentAppliesAreSerialised starts four applies of the same
 // 1,000-secret migration together: the lock serialises them, exactly one
 // migrates and the others find nothing to do, no secret is migrated twice,

@@ -62,6 +62,10 @@ func (e *StaleError) Error() string {
 // Run takes the schema lock, migrates the schema if needed, builds or checks
 // the plan, asks for confirmation and executes it. The plan is returned even
 // when nothing changes (so the caller can print "No changes.").
+//
+// A run whose lock was lost while it executed (its session terminated, a
+// force-unlock) reports it: Result.LockLost is set and the error says so,
+// since another writer may have run at the same time.
 func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 	op := o.Operation
 	if op == "" {
@@ -71,8 +75,18 @@ func Run(ctx context.Context, o RunOptions) (*plan.Plan, *Result, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Released here on a panic; releasing twice is a no-op.
 	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	p, res, err := run(ctx, o, lock)
+	rerr := lock.Release(context.WithoutCancel(ctx))
+	if res != nil && len(res.Outcomes) > 0 && errors.Is(rerr, state.ErrLockLost) {
+		res.LockLost = fmt.Errorf("%w; another writer may have changed the schema while this run was unlocked: run `mcpctl plan` to check", rerr)
+		err = errors.Join(err, res.LockLost)
+	}
+	return p, res, err
+}
 
+func run(ctx context.Context, o RunOptions, lock *state.Lock) (*plan.Plan, *Result, error) {
 	// An existing schema is upgraded before planning (the plan reads it); a
 	// database mcpctl never touched is planned as empty and initialised only
 	// once the plan is accepted, so refused input leaves it untouched.

@@ -243,8 +243,14 @@ func Execute(ctx context.Context, ios *cmdutil.IOStreams, openStore func(context
 		}
 	}
 	fmt.Fprintln(ios.Out, res.Summary())
+	if res.LockLost != nil {
+		fmt.Fprintf(ios.ErrOut, "Error: %v\n", res.LockLost)
+	}
 	if res.Failed() > 0 {
 		fmt.Fprintln(ios.ErrOut, "Hint: fix the cause and run the same command again; what completed is not redone, and interrupted migrations resume")
+		return cmdutil.SilentError
+	}
+	if res.LockLost != nil {
 		return cmdutil.SilentError
 	}
 	if s.After != nil {

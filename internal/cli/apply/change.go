@@ -61,6 +61,9 @@ func ExecuteChange(ctx context.Context, ios *cmdutil.IOStreams, store *state.Sto
 			skipped = o.Err
 		}
 	}
+	if skipped == nil && res.LockLost != nil {
+		return p, res.LockLost
+	}
 	return p, skipped
 }
 
