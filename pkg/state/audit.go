@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -62,4 +64,27 @@ func (d *db) ListAudit(ctx context.Context, limit int) ([]AuditEntry, error) {
 		return nil, mapErr("read audit log", err)
 	}
 	return out, nil
+}
+
+// auditWith returns args followed by audit's columns, and the SQL that
+// inserts audit into the audit log once the CTE named after has produced a
+// row: the audit entry of a write that commits in the same statement as the
+// write, so a kill never leaves the one without the other. The SQL is empty
+// when audit is nil; otherwise it is a CTE to append after a WITH list
+// (", a AS (...)") with its parameters numbered after args.
+func auditWith(args []any, audit *AuditEntry, after string) ([]any, string) {
+	if audit == nil {
+		return args, ""
+	}
+	n := len(args)
+	args = append(args, audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
+	ph := make([]string, 8)
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(n+1+i)
+	}
+	return args, `,
+		a AS (
+			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
+			SELECT now(), ` + strings.Join(ph, ", ") + ` FROM ` + after + `
+			RETURNING 1)`
 }

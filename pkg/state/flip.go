@@ -38,16 +38,8 @@ func (s *Store) flip(ctx context.Context, sec *Secret, journalID int64, destVers
 	// $1..$11 from secretParams, $12 data, $13 data owner, $14 generation,
 	// $15 journal id, $16 journal state, $17 destination version.
 	args := append(p.args, p.data, sec.DataOwner, sec.Generation, journalID, string(st), destVersion)
-	auditCTE := ""
-	if audit != nil {
-		// $18..$25: the audit entry, inserted once the journal moved.
-		args = append(args, audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
-		auditCTE = `,
-		a AS (
-			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
-			SELECT now(), $18, $19, $20, $21, $22, $23, $24, $25 FROM j
-			RETURNING 1)`
-	}
+	// $18..$25: the audit entry, inserted once the journal moved.
+	args, auditCTE := auditWith(args, audit, "j")
 	err = scanWritten(s.pool.QueryRow(ctx, s.sql(`
 		WITH b AS (`+backendMatch+`),
 		w AS (

@@ -245,16 +245,8 @@ func (d *db) createSecret(ctx context.Context, sec *Secret, audit *AuditEntry) e
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	args := append(p.args, p.data, sec.DataOwner, sec.ID)
-	auditCTE := ""
-	if audit != nil {
-		// $15..$22: the audit entry, inserted with the row.
-		args = append(args, audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
-		auditCTE = `,
-		a AS (
-			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
-			SELECT now(), $15, $16, $17, $18, $19, $20, $21, $22 FROM w
-			RETURNING 1)`
-	}
+	// $15..$22: the audit entry, inserted with the row.
+	args, auditCTE := auditWith(args, audit, "w")
 	err = scanWritten(d.q.QueryRow(ctx, d.sql(`
 		WITH b AS (`+backendMatch+`),
 		w AS (
