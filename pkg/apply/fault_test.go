@@ -99,19 +99,13 @@ func TestPostgresSessionsTerminatedMidApplyConverges(t *testing.T) {
 	ctx := context.Background()
 	app := "mcpctl-fault-" + w.schema
 	cmd, out := w.startApply("MCPCTL_DATABASE_URL=" + withAppName(w.url, app))
-	conn, err := pgx.Connect(ctx, w.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	// Wait until the migration has flipped some rows, then cut every session.
-	waitForFlips(t, conn, w.schema, 20)
+	conn := w.connectWhenFlipped(20)
 	var killed int
 	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
-	code := testenv.ExitCode(err)
+	code := testenv.ExitCode(cmd.Wait())
 	t.Logf("terminated %d sessions; apply exit %d", killed, code)
 	if killed > 0 && code != 1 {
 		t.Errorf("apply whose sessions were terminated: exit %d, want 1\n%s", code, tail(out.String(), 2000))
@@ -136,18 +130,12 @@ func TestLockSessionTerminatedMidApplyIsReported(t *testing.T) {
 	w.write("secrets.yaml", w.secretsYAML(crashSecrets, "bao"))
 	ctx := context.Background()
 	cmd, out := w.startApply()
-	conn, err := pgx.Connect(ctx, w.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	waitForFlips(t, conn, w.schema, 20)
+	conn := w.connectWhenFlipped(20)
 	var killed bool
 	if err := conn.QueryRow(ctx, `SELECT pg_terminate_backend(backend_pid) FROM `+pgx.Identifier{w.schema, "lock_holder"}.Sanitize()).Scan(&killed); err != nil || !killed {
 		t.Fatalf("terminate the lock session: %v (terminated %v)", err, killed)
 	}
-	err = cmd.Wait()
-	if code := testenv.ExitCode(err); code != 1 {
+	if code := testenv.ExitCode(cmd.Wait()); code != 1 {
 		t.Fatalf("apply whose lock session was terminated: exit %d, want 1\n%s", code, tail(out.String(), 2000))
 	}
 	if !strings.Contains(out.String(), "the lock had been lost") || !strings.Contains(out.String(), "run `mcpctl plan` to check") {
@@ -253,12 +241,7 @@ func TestVaultRestartedMidApplyConverges(t *testing.T) {
 
 	ctx := context.Background()
 	cmd, out := w.startApply()
-	conn, err := pgx.Connect(ctx, w.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	waitForFlips(t, conn, w.schema, 20)
+	w.connectWhenFlipped(20)
 	w.vault.Restart(t)
 	code := testenv.ExitCode(cmd.Wait())
 	t.Logf("apply across a Vault restart: exit %d", code)
@@ -287,6 +270,21 @@ func TestSlowNetworkApplySucceeds(t *testing.T) {
 	w.converge(context.Background())
 	w.checkReadable(s, 50, "after a slow migration")
 	w.checkSettled(s, 50, "bao")
+}
+
+// connectWhenFlipped opens a Postgres connection of the test's own (closed
+// at the end of the test) once a running migration to bao has flipped n
+// rows, for a fault to be injected mid-run.
+func (w *world) connectWhenFlipped(n int) *pgx.Conn {
+	w.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { conn.Close(ctx) })
+	waitForFlips(w.t, conn, w.schema, n)
+	return conn
 }
 
 func waitForFlips(t *testing.T, conn *pgx.Conn, schema string, n int) {
