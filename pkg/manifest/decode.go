@@ -158,19 +158,28 @@ func (d *docCtx) list(n *yaml.Node) {
 		d.errf(items, "items", "must be a list, got %s", describe(items))
 		return
 	}
-	for i, it := range items.Content {
+	d.eachItem(items.Content, "items", "a mapping with apiVersion and kind", func(it *yaml.Node, pos string) {
+		ic := d.item(it)
+		ic.resource = pos
+		ic.canonical(it, pos)
+	})
+}
+
+// eachItem calls fn for each mapping of a list of documents (List items,
+// a top-level JSON array) with its position ("items[3]", "[3]"), and
+// reports any other element as an error saying it must be want.
+func (d *docCtx) eachItem(items []*yaml.Node, field, want string, fn func(it *yaml.Node, pos string)) {
+	for i, it := range items {
 		if d.l.stopped() {
 			return
 		}
 		it = deref(it)
-		pos := fmt.Sprintf("items[%d]", i)
+		pos := fmt.Sprintf("%s[%d]", field, i)
 		if it.Kind != yaml.MappingNode {
-			d.errf(it, pos, "must be a mapping with apiVersion and kind, got %s", describe(it))
+			d.errf(it, pos, "must be %s, got %s", want, describe(it))
 			continue
 		}
-		ic := d.item(it)
-		ic.resource = pos
-		ic.canonical(it, pos)
+		fn(it, pos)
 	}
 }
 

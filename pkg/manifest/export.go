@@ -90,18 +90,9 @@ func (l *loader) droppedWarnings() {
 
 // array decodes a top-level list of documents.
 func (d *docCtx) array(n *yaml.Node) {
-	for i, it := range n.Content {
-		if d.l.stopped() {
-			return
-		}
-		it = deref(it)
-		pos := fmt.Sprintf("[%d]", i)
-		if it.Kind != yaml.MappingNode {
-			d.errf(it, pos, "must be a mapping (a manifest document), got %s", describe(it))
-			continue
-		}
+	d.eachItem(n.Content, "", "a mapping (a manifest document)", func(it *yaml.Node, _ string) {
 		d.item(it).mapping(it)
-	}
+	})
 }
 
 // isGrouped reports whether a mapping without apiVersion and kind is the
