@@ -35,6 +35,13 @@ type DriverSource interface {
 // (a paginated LIST costs a few round trips however many objects it skips).
 const bulkStatMin = 8
 
+// listProbeMin is the number of objects expected to be absent on one
+// backend (the destinations of creates and moves) from which listing the
+// driver's prefix once is cheaper than a Stat each: a KV v2 LIST returns
+// every key under the prefix in one response, and a key it does not return
+// has no metadata at all, so it is absent without a request of its own.
+const listProbeMin = 32
+
 // Gather reads actual state for a plan of desired: one bulk read per table,
 // then the metadata of every row's object, of the objects at the locations
 // the manifests move or create secrets to, and of the leftovers of open
@@ -158,6 +165,9 @@ type statJob struct {
 	backend string
 	ref     drivers.Ref
 	record  func(ObjectStatus)
+	// expectAbsent marks where a secret is to be created or moved to:
+	// usually nothing is there yet (see probeAbsent).
+	expectAbsent bool
 }
 
 // observe Stats every row's object, the given targets and the leftovers of
@@ -165,18 +175,18 @@ type statJob struct {
 func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[string]string, parallelism int) error {
 	var mu sync.Mutex
 	byBackend := map[string][]statJob{}
-	add := func(backend, name string, record func(ObjectStatus)) {
-		byBackend[backend] = append(byBackend[backend], statJob{backend: backend, ref: drivers.Ref(name), record: func(o ObjectStatus) {
+	add := func(backend, name string, absent bool, record func(ObjectStatus)) {
+		byBackend[backend] = append(byBackend[backend], statJob{backend: backend, ref: drivers.Ref(name), expectAbsent: absent, record: func(o ObjectStatus) {
 			mu.Lock()
 			defer mu.Unlock()
 			record(o)
 		}})
 	}
 	for _, r := range snap.Secrets {
-		add(r.BackendName, r.Name, func(o ObjectStatus) { snap.Objects[r.Name] = o })
+		add(r.BackendName, r.Name, false, func(o ObjectStatus) { snap.Objects[r.Name] = o })
 	}
 	for name, backend := range targets {
-		add(backend, name, func(o ObjectStatus) { snap.Targets[name] = o })
+		add(backend, name, true, func(o ObjectStatus) { snap.Targets[name] = o })
 	}
 	exists := map[string]bool{}
 	for _, b := range snap.backendRows() {
@@ -188,12 +198,12 @@ func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[s
 			backend = m.ToBackend
 		}
 		if exists[backend] {
-			add(backend, m.SecretName, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+			add(backend, m.SecretName, false, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
 		}
 	}
 	for _, m := range snap.KeptCopies {
 		if exists[m.FromBackend] {
-			add(m.FromBackend, m.SecretName, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+			add(m.FromBackend, m.SecretName, false, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
 		}
 	}
 
@@ -263,6 +273,7 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 			return
 		}
 	}
+	jobs = probeAbsent(ctx, drv, backend, jobs, sem)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		if ctx.Err() != nil {
@@ -284,6 +295,49 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 		})
 	}
 	wg.Wait()
+}
+
+// probeAbsent records as absent, without a Stat each, the jobs expected to
+// find nothing (creates, move destinations) whose object the driver's List
+// does not return, when there are enough of them (listProbeMin) to make one
+// listing of the prefix the cheaper way: planning 10,000 moves onto an
+// empty Vault prefix is then one LIST instead of 10,000 metadata reads
+// (Vault has no bulk metadata read; OpenBao's is used before this). It
+// returns the jobs still to Stat. A listing that fails (a token without
+// list capability, say) changes nothing: every job is Stat-ed as before.
+//
+// The listing is an observation like the Stats it replaces: Put checks the
+// object again when it writes.
+func probeAbsent(ctx context.Context, drv drivers.Driver, backend string, jobs []statJob, sem chan struct{}) []statJob {
+	want := map[drivers.Ref]bool{}
+	for _, j := range jobs {
+		if j.expectAbsent {
+			want[j.ref] = false
+		}
+	}
+	if len(want) < listProbeMin {
+		return jobs
+	}
+	sem <- struct{}{}
+	for ref, err := range drv.List(ctx) {
+		if err != nil {
+			<-sem
+			return jobs
+		}
+		if _, ok := want[ref]; ok {
+			want[ref] = true
+		}
+	}
+	<-sem
+	rest := jobs[:0:0]
+	for _, j := range jobs {
+		if listed, ok := want[j.ref]; ok && !listed && j.expectAbsent {
+			j.record(ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
+			continue
+		}
+		rest = append(rest, j)
+	}
+	return rest
 }
 
 // fingerprints computes the desired fingerprints, or says why it cannot.

@@ -359,9 +359,12 @@ type fakeDriver struct {
 	src     *fakeSource
 	objects map[drivers.Ref]drivers.Meta
 	statErr error
+	listErr error
+	stats   atomic.Int64
 }
 
 func (d *fakeDriver) Stat(ctx context.Context, ref drivers.Ref) (drivers.Meta, error) {
+	d.stats.Add(1)
 	n := d.src.inFlight.Add(1)
 	defer d.src.inFlight.Add(-1)
 	for {
@@ -401,7 +404,17 @@ func (d *fakeDriver) Delete(context.Context, drivers.Ref, drivers.DeleteOptions)
 }
 
 func (d *fakeDriver) List(context.Context) iter.Seq2[drivers.Ref, error] {
-	return func(func(drivers.Ref, error) bool) {}
+	return func(yield func(drivers.Ref, error) bool) {
+		if d.listErr != nil {
+			yield("", d.listErr)
+			return
+		}
+		for ref := range d.objects {
+			if !yield(ref, nil) {
+				return
+			}
+		}
+	}
 }
 
 type fakeBulk struct {
@@ -495,4 +508,79 @@ func TestGatherFaults(t *testing.T) {
 		"backend down: cannot observe 1 object(s) (x): backend down: connection refused",
 		"backend flaky: cannot observe 1 object(s) (y): 503 from server",
 	})
+}
+
+// Planning many creates (or moves) onto a Vault prefix lists it once
+// instead of reading the metadata of every destination: a key the LIST
+// does not return has no metadata, so it is absent. Only the destinations
+// that are listed (an object written outside mcpctl, a soft-deleted one)
+// are read one by one, and they are observed as before.
+func TestGatherListsPrefixForManyTargets(t *testing.T) {
+	e := newGatherEnv(t)
+	e.writeOutside(t, "t07", map[string]any{"FOREIGN": "x"})
+	e.writeOutside(t, "t11", map[string]any{"OLD": "y"})
+	if err := e.vault.Client(t).KVv2(e.mount).Delete(e.ctx, "plan/t11"); err != nil {
+		t.Fatal(err)
+	}
+	desired := &manifest.Set{Backends: []manifest.Backend{{Name: "bao", Type: "openbao", Config: e.cfg}}}
+	desired.Secrets = append(desired.Secrets, manifest.Secret{Name: "bao-token", Data: map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}})
+	for i := range listProbeMin + 8 {
+		desired.Secrets = append(desired.Secrets, sec(fmt.Sprintf("t%02d", i), "bao"))
+	}
+	src := &readOnlySource{t: t, inner: e.pool}
+	snap, _, err := Gather(e.ctx, e.store, src, desired, Options{Parallelism: 4, LookupEnv: mapEnv(map[string]string{"BAO_TOKEN": e.vault.RootToken}), Schema: e.store.Schema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Targets) != listProbeMin+8 {
+		t.Fatalf("%d targets observed, want %d", len(snap.Targets), listProbeMin+8)
+	}
+	// bao-token's row on the plaintext backend, t07 and t11: three Stats,
+	// not one per destination.
+	if got := src.stats.Load(); got != 3 {
+		t.Errorf("%d Stats, want 3 (the listed destinations and the token's row)", got)
+	}
+	for name, o := range snap.Targets {
+		want := drivers.Absent
+		switch name {
+		case "t07":
+			want = drivers.Present
+		case "t11":
+			want = drivers.SoftDeleted
+		}
+		if o.Err != "" || o.Backend != "bao" || o.Meta.State != want {
+			t.Errorf("target %s: %+v, want state %s", name, o, want)
+		}
+	}
+	if o := snap.Targets["t07"]; o.Meta.ManagedBy || o.Meta.OwnerID != "" || o.Meta.Version != 1 {
+		t.Errorf("the foreign object t07 is observed as %+v", o.Meta)
+	}
+}
+
+// A listing that fails (a token without list capability) changes nothing:
+// every destination is Stat-ed.
+func TestGatherListFailureFallsBackToStat(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{overlap: make(chan struct{}), drivers: map[string]drivers.Driver{}}
+	objects := map[drivers.Ref]drivers.Meta{"t03": {State: drivers.Present, Version: 2, OwnerID: "someone"}}
+	drv := &fakeDriver{src: src, objects: objects, listErr: errors.New("403 permission denied")}
+	src.drivers["bao"] = drv
+	st := &fakeState{backends: []state.Backend{bootstrap(), kvRow("bao", "https://bao", 1)}}
+	var secrets []manifest.Secret
+	for i := range listProbeMin {
+		secrets = append(secrets, sec(fmt.Sprintf("t%02d", i), "bao"))
+	}
+	snap, _, err := Gather(context.Background(), st, src, set(nil, secrets...), Options{Parallelism: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := drv.stats.Load(); got != int64(listProbeMin) {
+		t.Errorf("%d Stats after a failed listing, want %d", got, listProbeMin)
+	}
+	if o := snap.Targets["t03"]; o.Meta.State != drivers.Present || o.Meta.OwnerID != "someone" {
+		t.Errorf("t03: %+v", o)
+	}
+	if o := snap.Targets["t04"]; o.Meta.State != drivers.Absent || o.Err != "" {
+		t.Errorf("t04: %+v", o)
+	}
 }
