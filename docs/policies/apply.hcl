@@ -5,6 +5,10 @@ path "secret/data/mcpctl/*" {
 path "secret/metadata/mcpctl/*" {
   capabilities = ["create", "read", "update", "delete", "list"]
 }
+# A migration away soft-deletes exactly the version it copied.
+path "secret/delete/mcpctl/*" {
+  capabilities = ["update"]
+}
 path "secret/subkeys/mcpctl/*" {
   capabilities = ["read"]
 }

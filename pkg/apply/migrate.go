@@ -140,7 +140,10 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 	if open != nil && open.State != state.MigrationStarted {
 		// The row already flipped; only the source copy is left to remove.
-		return row, m.finish(ctx, open, row, opts.Audit)
+		// Which version was read is not known (the journal's source_version
+		// is the row's when the move began, not necessarily the one copied):
+		// the delete checks the owner and takes the current version.
+		return row, m.finish(ctx, open, row, opts.Audit, 0)
 	}
 	from, err := m.backend(ctx, row.BackendName)
 	if err != nil {
@@ -152,7 +155,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 	if row.BackendID == dest.ID {
 		if open != nil {
-			return row, m.finish(ctx, open, row, opts.Audit)
+			return row, m.finish(ctx, open, row, opts.Audit, 0)
 		}
 		return row, nil
 	}
@@ -180,11 +183,20 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	m.hit(FPStarted)
 
 	// 2. Read the values from the source.
-	vals, err := m.readSource(ctx, row, from)
+	vals, src, err := m.readSource(ctx, row, from)
 	if err != nil {
 		return row, m.fail(ctx, j, fmt.Errorf("secret %s: read from %s: %w", secret, from.Name, err))
 	}
 	m.hit(FPRead)
+	// The version just copied, when the object read is this secret's own
+	// (its owner metadata came with the values): step 6 then soft-deletes
+	// exactly that version, with no second ownership read, and a version
+	// someone wrote since is left alone. Otherwise (0) step 6 checks the
+	// owner and deletes the current version, as for a resumed move.
+	var readVersion int64
+	if from.Type != plaintextType && row.ID != "" && src.OwnerID == row.ID {
+		readVersion = src.Version
+	}
 
 	// 3 + 4. Write the destination copy and read it back. A plaintext
 	// destination is the row itself: its write happens in the flip below.
@@ -258,29 +270,30 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 
 	// 6 + 7.
-	return flipped, m.finish(ctx, j, flipped, opts.Audit)
+	return flipped, m.finish(ctx, j, flipped, opts.Audit, readVersion)
 }
 
-func (m *Migrator) readSource(ctx context.Context, row state.Secret, from state.Backend) (drivers.Values, error) {
+// readSource reads the values to move, and for a driver's copy what the
+// read reported of it (version, owner); zero Meta for a plaintext source.
+func (m *Migrator) readSource(ctx context.Context, row state.Secret, from state.Backend) (drivers.Values, drivers.Meta, error) {
 	if from.Type == plaintextType {
 		full := row
 		if full.Data == nil {
 			var err error
 			if full, err = m.Store.GetSecret(ctx, row.Name, true); err != nil {
-				return drivers.Values{}, err
+				return drivers.Values{}, drivers.Meta{}, err
 			}
 		}
 		if full.Data == nil {
-			return drivers.Values{}, fmt.Errorf("%w: the row holds no values", drivers.ErrNotFound)
+			return drivers.Values{}, drivers.Meta{}, fmt.Errorf("%w: the row holds no values", drivers.ErrNotFound)
 		}
-		return drivers.NewValues(full.Data), nil
+		return drivers.NewValues(full.Data), drivers.Meta{}, nil
 	}
 	d, err := m.Drivers.Driver(ctx, from.Name)
 	if err != nil {
-		return drivers.Values{}, err
+		return drivers.Values{}, drivers.Meta{}, err
 	}
-	vals, _, err := d.Get(ctx, drivers.Ref(row.Name))
-	return vals, err
+	return d.Get(ctx, drivers.Ref(row.Name))
 }
 
 func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest state.Backend, vals drivers.Values) (int64, error) {
@@ -311,9 +324,11 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 
 // finish removes the source copy of a flipped move (6) and closes the
 // journal entry (7), with audit when set (see CompletionAudit).
-func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit) error {
+// readVersion is the source version this run read and found owned by the
+// secret (0: not known): a soft delete removes exactly that version.
+func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit, readVersion int64) error {
 	if !j.KeepSource && j.FromBackend != "" {
-		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource); err != nil {
+		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource, readVersion); err != nil {
 			pending := fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
 			if jerr := m.Store.SetMigrationState(ctx, j.ID, state.MigrationCleanupPending, j.DestVersion, err.Error()); jerr != nil {
 				// The entry stays "flipped": the next plan still retries
@@ -346,8 +361,10 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 // plaintext backend the copy is the row's data: cleared by the flip, or
 // kept there by --keep-source while the row names a backend of another
 // type (the driver clears it then, owner checked); while the row names a
-// plaintext backend its data are that backend's live values.
-func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Secret, destroy bool) error {
+// plaintext backend its data are that backend's live values. version > 0
+// (without destroy) is the version read and found owned by the secret:
+// exactly that one is soft-deleted, without another ownership read.
+func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Secret, destroy bool, version int64) error {
 	if row.BackendName == backend {
 		return nil
 	}
@@ -371,7 +388,11 @@ func (m *Migrator) deleteCopy(ctx context.Context, backend string, row state.Sec
 	if err != nil {
 		return err
 	}
-	return d.Delete(ctx, drivers.Ref(row.Name), drivers.DeleteOptions{Destroy: destroy, OwnerID: row.ID})
+	opts := drivers.DeleteOptions{Destroy: destroy, OwnerID: row.ID}
+	if !destroy {
+		opts.Version = version
+	}
+	return d.Delete(ctx, drivers.Ref(row.Name), opts)
 }
 
 // Abandon closes an interrupted move that is no longer wanted (state
@@ -386,7 +407,7 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 		if errors.Is(err, state.ErrNotFound) {
 			row = state.Secret{ID: j.SecretID, Name: j.SecretName}
 		}
-		return m.finish(ctx, j, row, nil)
+		return m.finish(ctx, j, row, nil, 0)
 	}
 	// A move into plaintext writes its copy in the flip, so before the flip
 	// there is none; values in the row then are its own or a kept copy.
@@ -394,7 +415,7 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 		return m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")
 	}
 	row := state.Secret{ID: j.SecretID, Name: j.SecretName}
-	if err := m.deleteCopy(ctx, j.ToBackend, row, true); err != nil && !errors.Is(err, drivers.ErrNotOwned) {
+	if err := m.deleteCopy(ctx, j.ToBackend, row, true, 0); err != nil && !errors.Is(err, drivers.ErrNotOwned) {
 		return fmt.Errorf("secret %s: remove the copy on %s left by an interrupted move: %w", j.SecretName, j.ToBackend, err)
 	}
 	return m.Store.SetMigrationState(ctx, j.ID, state.MigrationDone, 0, "abandoned")

@@ -93,6 +93,15 @@ type DeleteOptions struct {
 	Destroy bool
 	// OwnerID, when set, refuses to delete an object owned by someone else.
 	OwnerID string
+	// Version, when > 0 (and without Destroy), soft-deletes exactly this
+	// version (KV v2: `POST <mount>/delete/<path>` with {"versions":[v]});
+	// a later version written by someone else is left alone. The caller
+	// checked ownership when it read that version, so the driver does not
+	// read metadata again to check OwnerID (a driver whose check costs
+	// nothing, or that falls back to deleting the current version, still
+	// does). A version that is absent, already deleted or destroyed is not
+	// an error. Ignored with Destroy, which removes every version.
+	Version int64
 }
 
 // Driver is one configured secret backend.

@@ -292,6 +292,49 @@ var cases = []testCase{
 			e.t.Fatalf("Stat = %s, want soft-deleted", m.State)
 		}
 	}},
+	{name: "delete-version-read", run: func(e *env) {
+		e.create("s", e.secret("K"))
+		_, m := e.mustGet("s")
+		e.mustDel("s", drivers.DeleteOptions{Version: m.Version, OwnerID: e.owner})
+		_, _, err := e.get(e.d, "s")
+		e.wantErr(err, drivers.ErrNotFound, "Get after deleting the version read")
+		sm := e.mustStat("s")
+		if sm.Exists() || (e.caps.SoftDelete && (sm.State != drivers.SoftDeleted || sm.Version != m.Version)) {
+			e.t.Fatalf("Stat after deleting version %d = %+v, want it not present (soft-deleted where versions are kept)", m.Version, sm)
+		}
+	}},
+	{name: "delete-version-leaves-newer", run: func(e *env) {
+		m1 := e.create("s", e.secret("K"))
+		v2 := e.vals(map[string]string{"K": Marker("newer")})
+		m2 := e.mustPut("s", v2, drivers.PutOptions{CAS: m1.Version})
+		e.mustDel("s", drivers.DeleteOptions{Version: m1.Version, OwnerID: e.owner})
+		e.wantValues("s", v2)
+		if sm := e.mustStat("s"); sm.State != drivers.Present || sm.Version != m2.Version {
+			e.t.Fatalf("Stat after deleting the older version %d = %+v, want version %d present", m1.Version, sm, m2.Version)
+		}
+	}},
+	{name: "delete-version-leaves-foreign-newer", needs: []need{foreign}, run: func(e *env) {
+		m1 := e.create("s", e.secret("K"))
+		e.s.WriteForeign(e.t, "s", map[string]string{"K": Marker("outside")})
+		e.mustDel("s", drivers.DeleteOptions{Version: m1.Version, OwnerID: e.owner})
+		if sm := e.mustStat("s"); sm.State != drivers.Present || sm.Version <= m1.Version {
+			e.t.Fatalf("Stat after deleting version %d under a version written outside mcpctl = %+v, want the later one present", m1.Version, sm)
+		}
+		if _, _, err := e.get(e.d, "s"); err != nil {
+			e.t.Fatalf("the later version is not readable: %v", err)
+		}
+	}},
+	{name: "delete-version-absent", run: func(e *env) {
+		e.prepare("ghost")
+		e.mustDel("ghost", drivers.DeleteOptions{Version: 3, OwnerID: e.owner})
+		if m := e.mustStat("ghost"); m.State != drivers.Absent {
+			e.t.Fatalf("after deleting a version of nothing, Stat = %s, want absent", m.State)
+		}
+		m := e.create("s", e.secret("K"))
+		e.mustDel("s", drivers.DeleteOptions{Version: m.Version})
+		e.mustDel("s", drivers.DeleteOptions{Version: m.Version}) // already deleted
+		e.mustDel("s", drivers.DeleteOptions{Version: m.Version + 5})
+	}},
 	{name: "delete-destroy-absent", run: func(e *env) {
 		e.create("s", e.secret("K"))
 		e.create("keep", e.secret("K"))

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
 )
@@ -63,6 +64,11 @@ type Driver struct {
 	bulk int
 	// listPageSize overrides defaultPageSize (tests).
 	listPageSize int
+	// noVersionDelete is set once the token was refused
+	// <mount>/delete/<path> (a policy from before mcpctl used it): Delete
+	// with a Version then reads metadata and soft-deletes the current
+	// version only if it is still that version.
+	noVersionDelete atomic.Bool
 
 	closeOnce sync.Once
 }
@@ -139,6 +145,9 @@ func (d *Driver) dataPath(ref drivers.Ref) string {
 }
 func (d *Driver) metadataPath(ref drivers.Ref) string {
 	return d.cfg.Mount + "/metadata/" + d.objectPath(ref)
+}
+func (d *Driver) deletePath(ref drivers.Ref) string {
+	return d.cfg.Mount + "/delete/" + d.objectPath(ref)
 }
 func (d *Driver) subkeysPath(ref drivers.Ref) string {
 	return d.cfg.Mount + "/subkeys/" + d.objectPath(ref)

@@ -24,8 +24,9 @@ func PlanPolicy(c Config) string {
 
 // ApplyPolicy is the least-privilege ACL policy (HCL) for `mcpctl apply` on
 // a backend with config c: PlanPolicy plus writing versions and
-// custom_metadata, soft delete and destroy, and reading values (a migration
-// away from this backend copies them).
+// custom_metadata, soft delete (of the current version, or of the exact
+// version a migration away copied: <mount>/delete/) and destroy, and
+// reading values (a migration away from this backend copies them).
 func ApplyPolicy(c Config) string {
 	c.defaults()
 	m, p := c.Mount, c.PathPrefix
@@ -33,6 +34,8 @@ func ApplyPolicy(c Config) string {
 	fmt.Fprintf(&b, "# mcpctl apply: write, delete and (for migrations away) read values.\n")
 	rule(&b, m+"/data/"+p+"/*", "create", "read", "update", "delete")
 	rule(&b, m+"/metadata/"+p+"/*", "create", "read", "update", "delete", "list")
+	b.WriteString("# A migration away soft-deletes exactly the version it copied.\n")
+	rule(&b, m+"/delete/"+p+"/*", "update")
 	rule(&b, m+"/subkeys/"+p+"/*", "read")
 	rule(&b, m+"/detailed-metadata/"+p+"/*", "list")
 	common(&b, m)

@@ -211,7 +211,13 @@ func (d *Driver) owns(sec state.Secret) bool {
 // Delete sets the row's data to NULL (there is no soft delete: Destroy
 // changes nothing). A missing row, a row without values, or a row placed on
 // another plaintext backend is left alone. opts.OwnerID, when set, must be
-// the owner the values were written for.
+// the owner the values were written for. opts.Version, when > 0 without
+// Destroy, clears the values only while their data version is still that
+// one: values written since are left alone, as KV v2 leaves a later version
+// alone (there is no history to delete one version from, so this is the
+// safe reading of "delete exactly this version"). The clear itself is
+// conditional on the row's generation, so a concurrent writer makes it a
+// CAS conflict rather than a lost write.
 func (d *Driver) Delete(ctx context.Context, ref drivers.Ref, opts drivers.DeleteOptions) error {
 	sec, err := d.rows.GetSecret(ctx, string(ref), false)
 	if errors.Is(err, state.ErrNotFound) {
@@ -222,6 +228,9 @@ func (d *Driver) Delete(ctx context.Context, ref drivers.Ref, opts drivers.Delet
 	}
 	if !sec.HasData || !d.owns(sec) {
 		return nil
+	}
+	if opts.Version > 0 && !opts.Destroy && sec.DataVersion != opts.Version {
+		return nil // values written since the version asked for: not that version's to clear
 	}
 	if opts.OwnerID != "" && opts.OwnerID != sec.DataOwner {
 		return d.fail("delete", ref, drivers.ErrNotOwned, errors.New("the stored values were written for another owner"))
