@@ -56,6 +56,10 @@ type Migrator struct {
 	// its name (FPStarted ... FPDone). The CLI injects the crash tests'
 	// hook here (MCPCTL_FAILPOINT); nil does nothing.
 	Failpoint func(step string)
+
+	// closes gathers the journal closes of moves finishing together into
+	// one statement (closer.go).
+	closes closeBatch
 }
 
 func (m *Migrator) hit(step string) {
@@ -326,6 +330,12 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 // journal entry (7), with audit when set (see CompletionAudit).
 // readVersion is the source version this run read and found owned by the
 // secret (0: not known): a soft delete removes exactly that version.
+//
+// A close with audit goes through the group commit (closeBatch) when the
+// store can batch: finish returns, and FPDone is hit, only once the
+// statement holding the close has committed, so the action's outcome is
+// never reported before its close is durable; moves finishing together
+// share that statement's commit.
 func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit, readVersion int64) error {
 	if !j.KeepSource && j.FromBackend != "" {
 		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource, readVersion); err != nil {
@@ -343,7 +353,12 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 	if as := m.completion(audit); as != nil {
 		// On failure nothing applied; the plain close below does not
 		// depend on the audit log (see the flip).
-		if as.CloseMigrationAudited(ctx, j.ID, j.DestVersion, audit.Entry) == nil {
+		if bc, ok := m.Store.(batchCloser); ok {
+			ok, err := m.closes.close(ctx, bc, state.MigrationClose{ID: j.ID, DestVersion: j.DestVersion, Audit: audit.Entry})
+			if err == nil && ok {
+				audit.Written, closed = true, true
+			}
+		} else if as.CloseMigrationAudited(ctx, j.ID, j.DestVersion, audit.Entry) == nil {
 			audit.Written, closed = true, true
 		}
 	}

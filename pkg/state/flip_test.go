@@ -100,3 +100,79 @@ func TestFlipSecretKeepingThePlaintextCopy(t *testing.T) {
 		t.Fatalf("kept entries after done: %+v", kept)
 	}
 }
+
+// CloseMigrationsAudited closes several journal entries with their audit
+// entries in one statement; an unknown id is left out, the rest closed; a
+// refused audit entry leaves every entry of the batch as it was.
+func TestCloseMigrationsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := migratedStore(t)
+	var ids []int64
+	for _, name := range []string{"a", "b", "c"} {
+		m := &state.Migration{SecretName: name, FromBackend: "bao", ToBackend: "default", PlanID: "p1"}
+		if err := st.StartMigration(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetMigrationState(ctx, m.ID, state.MigrationFlipped, 3, "earlier error"); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	entry := func(name string, ms int64) state.AuditEntry {
+		return state.AuditEntry{Actor: "ci", PlanID: "p1", Action: "migrate", Kind: "secret", Name: name, Outcome: "ok", Detail: "moved", DurationMS: ms}
+	}
+	if closed, err := st.CloseMigrationsAudited(ctx, nil); err != nil || len(closed) != 0 {
+		t.Fatalf("no entries: %v %v", closed, err)
+	}
+
+	// A batch the audit log refuses: nothing applies.
+	if _, err := st.Pool().Exec(ctx, `ALTER TABLE `+st.Schema()+`.audit_log ADD CONSTRAINT no_b CHECK (name <> 'b') NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CloseMigrationsAudited(ctx, []state.MigrationClose{{ID: ids[0], Audit: entry("a", 1)}, {ID: ids[1], Audit: entry("b", 2)}}); err == nil {
+		t.Fatal("a batch whose audit entry is refused was accepted")
+	}
+	if open, _ := st.OpenMigrations(ctx); len(open) != 3 {
+		t.Fatalf("a refused batch closed entries: %+v", open)
+	}
+	if as, _ := st.ListAudit(ctx, 0); len(as) != 0 {
+		t.Fatalf("a refused batch wrote audit entries: %+v", as)
+	}
+	if _, err := st.Pool().Exec(ctx, `ALTER TABLE `+st.Schema()+`.audit_log DROP CONSTRAINT no_b`); err != nil {
+		t.Fatal(err)
+	}
+
+	closed, err := st.CloseMigrationsAudited(ctx, []state.MigrationClose{
+		{ID: ids[0], DestVersion: 9, Audit: entry("a", 1)},
+		{ID: 1 << 40, Audit: entry("ghost", 2)},
+		{ID: ids[2], Audit: entry("c", 3)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(closed) != 2 || !closed[ids[0]] || !closed[ids[2]] {
+		t.Fatalf("closed = %v, want %d and %d", closed, ids[0], ids[2])
+	}
+	open, _ := st.OpenMigrations(ctx)
+	if len(open) != 1 || open[0].ID != ids[1] {
+		t.Fatalf("open after the batch: %+v, want only %d", open, ids[1])
+	}
+	all, _ := st.ListMigrations(ctx, 0)
+	for _, m := range all {
+		switch m.ID {
+		case ids[0]:
+			if m.State != state.MigrationDone || m.DestVersion != 9 || m.Error != "" {
+				t.Errorf("entry a = %+v, want done at dest version 9, error cleared", m)
+			}
+		case ids[2]:
+			if m.State != state.MigrationDone || m.DestVersion != 3 {
+				t.Errorf("entry c = %+v, want done, dest version kept", m)
+			}
+		}
+	}
+	as, _ := st.ListAudit(ctx, 0)
+	if len(as) != 2 || as[0].Name != "c" || as[1].Name != "a" || as[1].DurationMS != 1 || as[0].Detail != "moved" || as[0].At.IsZero() {
+		t.Fatalf("audit = %+v, want a then c, one each, the ghost none", as)
+	}
+}

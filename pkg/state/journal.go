@@ -149,6 +149,77 @@ func (d *db) CloseMigrationAudited(ctx context.Context, id int64, destVersion in
 	return nil
 }
 
+// MigrationClose is one journal entry for CloseMigrationsAudited: the
+// entry to move to done, the destination version to record (when > 0) and
+// the audit entry of the apply action its move completes.
+type MigrationClose struct {
+	ID          int64
+	DestVersion int64
+	Audit       AuditEntry
+}
+
+// CloseMigrationsAudited is CloseMigrationAudited for several entries in one
+// statement: each entry moves to done and its audit entry is appended, both
+// committing together, so a kill leaves every entry of the batch either
+// closed with its audit entry or neither. Apply gathers the closes of moves
+// finishing at about the same time into one commit (a group commit). It
+// returns the ids it closed: an id not found (no such entry) is left out,
+// with no audit entry written for it, and the others are closed all the
+// same. IDs must be distinct.
+func (d *db) CloseMigrationsAudited(ctx context.Context, cs []MigrationClose) (map[int64]bool, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	n := len(cs)
+	ids, dests, durs := make([]int64, n), make([]int64, n), make([]int64, n)
+	text := make([][]string, 7) // actor, plan_id, action, kind, name, outcome, detail
+	for c := range text {
+		text[c] = make([]string, n)
+	}
+	for i, c := range cs {
+		ids[i], dests[i], durs[i] = c.ID, c.DestVersion, c.Audit.DurationMS
+		a := c.Audit
+		for k, v := range []string{a.Actor, a.PlanID, a.Action, a.Kind, a.Name, a.Outcome, a.Detail} {
+			text[k][i] = v
+		}
+	}
+	what := fmt.Sprintf("journal entries (%d)", n)
+	rows, err := d.q.Query(ctx, d.sql(`
+		WITH x AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
+				AS x(id, dest_version, actor, plan_id, action, kind, name, outcome, detail, duration_ms, ord)),
+		j AS (
+			UPDATE {s}.secret_migrations m
+			SET state = $11, dest_version = CASE WHEN x.dest_version > 0 THEN x.dest_version ELSE m.dest_version END,
+				error = '', updated_at = now()
+			FROM x WHERE m.id = x.id
+			RETURNING m.id),
+		a AS (
+			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
+			SELECT now(), x.actor, x.plan_id, x.action, x.kind, x.name, x.outcome, x.detail, x.duration_ms
+			FROM x JOIN j ON j.id = x.id ORDER BY x.ord
+			RETURNING 1)
+		SELECT id FROM j`),
+		ids, dests, text[0], text[1], text[2], text[3], text[4], text[5], text[6], durs, string(MigrationDone))
+	if err != nil {
+		return nil, mapErr(what, err)
+	}
+	defer rows.Close()
+	closed := make(map[int64]bool, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapErr(what, err)
+		}
+		closed[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(what, err)
+	}
+	return closed, nil
+}
+
 // OpenMigrations lists journal entries neither done nor kept, oldest
 // first: moves an interrupted run left behind, which the next apply resumes.
 func (d *db) OpenMigrations(ctx context.Context) ([]Migration, error) {
