@@ -36,5 +36,15 @@ func run() int {
 			f.Close()
 		}()
 	}
+	// MCPCTL_MEMPROFILE=FILE writes a heap profile taken at the run's peak
+	// live heap (see memprofile.go).
+	if path := os.Getenv("MCPCTL_MEMPROFILE"); path != "" {
+		p, err := startMemProfile(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "MCPCTL_MEMPROFILE: %v\n", err)
+			return 1
+		}
+		defer p.Stop()
+	}
 	return cli.Main()
 }
