@@ -160,33 +160,48 @@ func readState(ctx context.Context, st StateReader) (*Snapshot, error) {
 	return snap, nil
 }
 
-// statJob is one object to observe and where to record it.
+// statJob is one object to observe. Its outcome goes to into (by ref) or,
+// when into is nil, to intoID (by id), under the lock of the observation.
+// A job is small and holds no closure of its own: a plan of 100,000
+// secrets builds one per row.
 type statJob struct {
-	backend string
-	ref     drivers.Ref
-	record  func(ObjectStatus)
+	ref    drivers.Ref
+	id     int64
+	into   map[string]ObjectStatus
+	intoID map[int64]ObjectStatus
 	// expectAbsent marks where a secret is to be created or moved to:
 	// usually nothing is there yet (see probeAbsent).
 	expectAbsent bool
 }
 
+// statSink records the outcomes of one observation's jobs; the jobs of
+// several backends record concurrently.
+type statSink struct{ mu sync.Mutex }
+
+func (s *statSink) record(j *statJob, o ObjectStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j.into != nil {
+		j.into[string(j.ref)] = o
+		return
+	}
+	j.intoID[j.id] = o
+}
+
 // observe Stats every row's object, the given targets and the leftovers of
 // open migrations, recording the outcomes in snap.
 func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[string]string, parallelism int) error {
-	var mu sync.Mutex
+	sink := &statSink{}
 	byBackend := map[string][]statJob{}
-	add := func(backend, name string, absent bool, record func(ObjectStatus)) {
-		byBackend[backend] = append(byBackend[backend], statJob{backend: backend, ref: drivers.Ref(name), expectAbsent: absent, record: func(o ObjectStatus) {
-			mu.Lock()
-			defer mu.Unlock()
-			record(o)
-		}})
+	add := func(backend string, j statJob) {
+		byBackend[backend] = append(byBackend[backend], j)
 	}
-	for _, r := range snap.Secrets {
-		add(r.BackendName, r.Name, false, func(o ObjectStatus) { snap.Objects[r.Name] = o })
+	for i := range snap.Secrets {
+		r := &snap.Secrets[i]
+		add(r.BackendName, statJob{ref: drivers.Ref(r.Name), into: snap.Objects})
 	}
 	for name, backend := range targets {
-		add(backend, name, true, func(o ObjectStatus) { snap.Targets[name] = o })
+		add(backend, statJob{ref: drivers.Ref(name), into: snap.Targets, expectAbsent: true})
 	}
 	exists := map[string]bool{}
 	for _, b := range snap.backendRows() {
@@ -198,19 +213,19 @@ func observe(ctx context.Context, ds DriverSource, snap *Snapshot, targets map[s
 			backend = m.ToBackend
 		}
 		if exists[backend] {
-			add(backend, m.SecretName, false, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+			add(backend, statJob{ref: drivers.Ref(m.SecretName), id: m.ID, intoID: snap.Leftovers})
 		}
 	}
 	for _, m := range snap.KeptCopies {
 		if exists[m.FromBackend] {
-			add(m.FromBackend, m.SecretName, false, func(o ObjectStatus) { snap.Leftovers[m.ID] = o })
+			add(m.FromBackend, statJob{ref: drivers.Ref(m.SecretName), id: m.ID, intoID: snap.Leftovers})
 		}
 	}
 
 	sem := make(chan struct{}, parallelism)
 	var wg sync.WaitGroup
 	for backend, jobs := range byBackend {
-		wg.Go(func() { statBackend(ctx, ds, backend, jobs, sem) })
+		wg.Go(func() { statBackend(ctx, ds, sink, backend, jobs, sem) })
 	}
 	wg.Wait()
 	return ctx.Err()
@@ -226,25 +241,20 @@ func StatObjects(ctx context.Context, ds DriverSource, backend string, names []s
 	if len(names) == 0 {
 		return out
 	}
-	var mu sync.Mutex
 	jobs := make([]statJob, 0, len(names))
 	for _, n := range names {
-		jobs = append(jobs, statJob{backend: backend, ref: drivers.Ref(n), record: func(o ObjectStatus) {
-			mu.Lock()
-			defer mu.Unlock()
-			out[n] = o
-		}})
+		jobs = append(jobs, statJob{ref: drivers.Ref(n), into: out})
 	}
-	statBackend(ctx, ds, backend, jobs, make(chan struct{}, max(parallelism, 1)))
+	statBackend(ctx, ds, &statSink{}, backend, jobs, make(chan struct{}, max(parallelism, 1)))
 	return out
 }
 
 // statBackend observes jobs, all on backend, holding a slot of sem for
 // each call to the backend.
-func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []statJob, sem chan struct{}) {
+func statBackend(ctx context.Context, ds DriverSource, sink *statSink, backend string, jobs []statJob, sem chan struct{}) {
 	failAll := func(err error) {
-		for _, j := range jobs {
-			j.record(ObjectStatus{Backend: backend, Err: err.Error()})
+		for i := range jobs {
+			sink.record(&jobs[i], ObjectStatus{Backend: backend, Err: err.Error()})
 		}
 	}
 	sem <- struct{}{}
@@ -260,12 +270,12 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 		<-sem
 		switch {
 		case err == nil:
-			for _, j := range jobs {
-				meta, found := all[j.ref]
+			for i := range jobs {
+				meta, found := all[jobs[i].ref]
 				if !found {
 					meta = drivers.Meta{State: drivers.Absent}
 				}
-				j.record(ObjectStatus{Backend: backend, Meta: meta})
+				sink.record(&jobs[i], ObjectStatus{Backend: backend, Meta: meta})
 			}
 			return
 		case !errors.Is(err, drivers.ErrUnsupported):
@@ -273,11 +283,12 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 			return
 		}
 	}
-	jobs = probeAbsent(ctx, drv, backend, jobs, sem)
+	jobs = probeAbsent(ctx, drv, sink, backend, jobs, sem)
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	for i := range jobs {
+		j := &jobs[i]
 		if ctx.Err() != nil {
-			j.record(ObjectStatus{Backend: backend, Err: ctx.Err().Error()})
+			sink.record(j, ObjectStatus{Backend: backend, Err: ctx.Err().Error()})
 			continue
 		}
 		sem <- struct{}{}
@@ -286,11 +297,11 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 			meta, err := drv.Stat(ctx, j.ref)
 			switch {
 			case errors.Is(err, drivers.ErrNotFound):
-				j.record(ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
+				sink.record(j, ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
 			case err != nil:
-				j.record(ObjectStatus{Backend: backend, Err: err.Error()})
+				sink.record(j, ObjectStatus{Backend: backend, Err: err.Error()})
 			default:
-				j.record(ObjectStatus{Backend: backend, Meta: meta})
+				sink.record(j, ObjectStatus{Backend: backend, Meta: meta})
 			}
 		})
 	}
@@ -308,7 +319,7 @@ func statBackend(ctx context.Context, ds DriverSource, backend string, jobs []st
 //
 // The listing is an observation like the Stats it replaces: Put checks the
 // object again when it writes.
-func probeAbsent(ctx context.Context, drv drivers.Driver, backend string, jobs []statJob, sem chan struct{}) []statJob {
+func probeAbsent(ctx context.Context, drv drivers.Driver, sink *statSink, backend string, jobs []statJob, sem chan struct{}) []statJob {
 	want := map[drivers.Ref]bool{}
 	for _, j := range jobs {
 		if j.expectAbsent {
@@ -330,9 +341,9 @@ func probeAbsent(ctx context.Context, drv drivers.Driver, backend string, jobs [
 	}
 	<-sem
 	rest := jobs[:0:0]
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if listed, ok := want[j.ref]; ok && !listed && j.expectAbsent {
-			j.record(ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
+			sink.record(&jobs[i], ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
 			continue
 		}
 		rest = append(rest, j)

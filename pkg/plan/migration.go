@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
@@ -175,19 +174,14 @@ func ObserveMigration(ctx context.Context, ds DriverSource, snap *Snapshot, req 
 	if snap.Targets == nil {
 		snap.Targets = map[string]ObjectStatus{}
 	}
-	var mu sync.Mutex
 	jobs := make([]statJob, 0, len(sel.rows))
 	for _, r := range sel.rows {
-		jobs = append(jobs, statJob{backend: req.To, ref: drivers.Ref(r.Name), record: func(o ObjectStatus) {
-			mu.Lock()
-			defer mu.Unlock()
-			snap.Targets[r.Name] = o
-		}})
+		jobs = append(jobs, statJob{ref: drivers.Ref(r.Name), into: snap.Targets})
 	}
 	if parallelism < 1 {
 		parallelism = 1
 	}
-	statBackend(ctx, ds, req.To, jobs, make(chan struct{}, parallelism))
+	statBackend(ctx, ds, &statSink{}, req.To, jobs, make(chan struct{}, parallelism))
 	return ctx.Err()
 }
 
