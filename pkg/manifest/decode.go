@@ -351,9 +351,9 @@ func (d *docCtx) secretBackend(rec *secretRec, n, parent *yaml.Node, field strin
 
 // data decodes spec.data. legacy accepts a plain string as a literal value,
 // as the original mcpctl did.
-func (d *docCtx) data(n *yaml.Node, field string, legacy bool) (map[string]ValueSource, bool) {
+func (d *docCtx) data(n *yaml.Node, field string, legacy bool) (Data, bool) {
 	ps, ok := d.pairs(n, field)
-	out := make(map[string]ValueSource, len(ps))
+	out := make(Data, 0, len(ps))
 	for _, p := range ps {
 		kf := join(field, p.key)
 		if !validDataKey(p.key) {
@@ -366,8 +366,11 @@ func (d *docCtx) data(n *yaml.Node, field string, legacy bool) (map[string]Value
 			ok = false
 			continue
 		}
-		out[p.key] = vs
+		vs.FromEnv, vs.FromFile = d.l.intern(vs.FromEnv), d.l.intern(vs.FromFile)
+		out = append(out, KeySource{Key: d.l.intern(p.key), ValueSource: vs})
 	}
+	// pairs reports duplicate keys and leaves them out: the keys are unique.
+	out.sort()
 	return out, ok
 }
 
@@ -547,8 +550,28 @@ func (l *loader) share(m map[string]string) map[string]string {
 	return m
 }
 
-// maxShared bounds how many distinct maps share remembers.
+// maxShared bounds how many distinct maps share remembers, and how many
+// distinct strings intern does.
 const maxShared = 4096
+
+// intern returns the copy of s loaded before, if any: key names and the
+// variables and files values come from repeat over a repository's
+// secrets, and each decoded YAML scalar is a string of its own.
+func (l *loader) intern(s string) string {
+	if s == "" {
+		return s
+	}
+	if c, ok := l.strs[s]; ok {
+		return c
+	}
+	if l.strs == nil {
+		l.strs = map[string]string{}
+	}
+	if len(l.strs) < maxShared {
+		l.strs[s] = s
+	}
+	return s
+}
 
 // addBackend records a decoded backend. Backends with errors are recorded
 // too (when they have a name), so that the checks across files still run

@@ -72,8 +72,8 @@ func ComputeDigest(backends []Backend, secrets []Secret) string {
 		ds := digestSecret{Name: s.Name, Labels: s.Labels, Annotations: s.Annotations, Backend: s.Backend, Managed: s.Data != nil}
 		if s.Data != nil {
 			ds.Data = make(map[string]digestValue, len(s.Data))
-			for k, vs := range s.Data {
-				ds.Data[k] = digestValue{FromEnv: vs.FromEnv, FromFile: vs.FromFile, Literal: vs.Value != nil}
+			for _, e := range s.Data {
+				ds.Data[e.Key] = digestValue{FromEnv: e.FromEnv, FromFile: e.FromFile, Literal: e.Value != nil}
 			}
 		}
 		doc.Secrets = append(doc.Secrets, ds)

@@ -21,8 +21,8 @@ func TestLoadOriginalExports(t *testing.T) {
 		Deps:   []drivers.SecretRef{{Name: "bao-token", Key: "token"}},
 	}}
 	wantSecrets := []Secret{
-		{Name: "bao-token", Backend: "default", Data: map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}}},
-		{Name: "openai", Backend: "bao", Data: map[string]ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}}},
+		{Name: "bao-token", Backend: "default", Data: DataOf(map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}})},
+		{Name: "openai", Backend: "bao", Data: DataOf(map[string]ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}})},
 	}
 	cases := []struct {
 		file string

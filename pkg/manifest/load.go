@@ -113,6 +113,8 @@ type loader struct {
 	secrets  []*secretRec
 	// shared holds one copy of each distinct labels/annotations map (share).
 	shared map[string]map[string]string
+	// strs holds one copy of each repeated data key and source (intern).
+	strs map[string]string
 	// dropped are the server-side fields of the original's exports, by
 	// name, warned about once each (see export.go).
 	dropped map[string]*droppedField

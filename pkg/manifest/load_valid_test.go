@@ -58,15 +58,15 @@ func TestLoadCanonical(t *testing.T) {
 	wantSecrets := []Secret{
 		{
 			Name: "bao-token", Backend: "local",
-			Data:    map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}},
+			Data:    DataOf(map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}}),
 			BaseDir: dir, Root: dir, Source: src(2, 29), BackendAt: src(2, 34),
 		},
 		{
 			Name: "openai", Labels: map[string]string{"app": "chat"}, Backend: "bao",
-			Data: map[string]ValueSource{
+			Data: DataOf(map[string]ValueSource{
 				"API_KEY": {FromEnv: "OPENAI_API_KEY"},
 				"CA":      {FromFile: "files/ca.pem"},
-			},
+			}),
 			BaseDir: dir, Root: dir, Source: src(3, 38), BackendAt: src(3, 44),
 		},
 		{Name: "placed-only", BaseDir: dir, Root: dir, Source: src(4, 49)},
@@ -92,7 +92,7 @@ func TestLoadCanonical(t *testing.T) {
 func TestLoadListYAMLAndJSON(t *testing.T) {
 	t.Parallel()
 	wantBackends := []Backend{{Name: "kv", Type: "testkv", Config: json.RawMessage(`{"anything":[1,2.5,true,null]}`)}}
-	wantSecrets := []Secret{{Name: "one", Backend: "kv", Data: map[string]ValueSource{}}}
+	wantSecrets := []Secret{{Name: "one", Backend: "kv", Data: DataOf(map[string]ValueSource{})}}
 	for _, file := range []string{"testdata/valid/list.yaml", "testdata/valid/list.json"} {
 		set, err := load(t, []string{file}, LoadOptions{})
 		if err != nil {
@@ -129,11 +129,11 @@ func TestLoadLegacyFlat(t *testing.T) {
 		Source: Source{File: file, Document: 0, Line: 1},
 	}}
 	wantSecrets := []Secret{
-		{Name: "bao-token", Data: map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}}},
-		{Name: "openai", Backend: "bao", Data: map[string]ValueSource{
+		{Name: "bao-token", Data: DataOf(map[string]ValueSource{"token": {FromEnv: "BAO_TOKEN"}})},
+		{Name: "openai", Backend: "bao", Data: DataOf(map[string]ValueSource{
 			"API_KEY": {FromEnv: "OPENAI_API_KEY"},
 			"ORG":     {Value: ptr("acme")},
-		}},
+		})},
 	}
 	if diff := cmp.Diff(wantBackends, set.Backends); diff != "" {
 		t.Errorf("backends (-want +got):\n%s", diff)
@@ -251,7 +251,7 @@ func TestLoadStdin(t *testing.T) {
 	}
 	cwd, _ := os.Getwd()
 	want := []Secret{{
-		Name: "from-stdin", Data: map[string]ValueSource{"K": {FromFile: "x.txt"}},
+		Name: "from-stdin", Data: DataOf(map[string]ValueSource{"K": {FromFile: "x.txt"}}),
 		BaseDir: cwd, Root: cwd, Source: Source{File: "-", Document: 0, Line: 1},
 	}}
 	if diff := cmp.Diff(want, set.Secrets); diff != "" {

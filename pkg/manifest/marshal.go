@@ -65,7 +65,7 @@ func Marshal(backends []Backend, secrets []Secret, format string) ([]byte, error
 	for _, s := range secrets {
 		spec := secretSpecJSON{Backend: s.Backend}
 		if s.Data != nil {
-			data := s.Data
+			data := s.Data.Map()
 			spec.Data = &data
 		}
 		objs = append(objs, objectJSON{

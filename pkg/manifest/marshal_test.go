@@ -149,7 +149,7 @@ func TestDigest(t *testing.T) {
 		{Name: "b", Type: "testkv"},
 	}
 	secrets := []Secret{
-		{Name: "s", Backend: "a", Data: map[string]ValueSource{"K": {FromEnv: "K"}, "L": {Value: ptr("one")}}},
+		{Name: "s", Backend: "a", Data: DataOf(map[string]ValueSource{"K": {FromEnv: "K"}, "L": {Value: ptr("one")}})},
 		{Name: "t"},
 	}
 	base := ComputeDigest(backends, secrets)
@@ -168,7 +168,7 @@ func TestDigest(t *testing.T) {
 	}
 	cloneS := func() []Secret {
 		out := slices.Clone(secrets)
-		out[0].Data = map[string]ValueSource{"K": {FromEnv: "K"}, "L": {Value: ptr("one")}}
+		out[0].Data = DataOf(map[string]ValueSource{"K": {FromEnv: "K"}, "L": {Value: ptr("one")}})
 		return out
 	}
 
@@ -182,17 +182,17 @@ func TestDigest(t *testing.T) {
 	s2[0].Source, s2[0].BaseDir, s2[0].Root = Source{File: "elsewhere.yaml", Line: 9}, "/x", "/x"
 	same("where a secret was declared", backends, s2)
 	s2 = cloneS()
-	s2[0].Data["L"] = ValueSource{Value: ptr("two")}
+	s2[0].Data = s2[0].Data.With("L", ValueSource{Value: ptr("two")})
 	same("a literal's content (never hashed: saved plans would leak it)", backends, s2)
 
 	s2 = cloneS()
-	s2[0].Data["K"] = ValueSource{FromEnv: "OTHER"}
+	s2[0].Data = s2[0].Data.With("K", ValueSource{FromEnv: "OTHER"})
 	differs("the environment variable name", backends, s2)
 	s2 = cloneS()
-	s2[0].Data["L"] = ValueSource{FromEnv: "L"}
+	s2[0].Data = s2[0].Data.With("L", ValueSource{FromEnv: "L"})
 	differs("literal → fromEnv", backends, s2)
 	s2 = cloneS()
-	s2[1].Data = map[string]ValueSource{}
+	s2[1].Data = DataOf(map[string]ValueSource{})
 	differs("unmanaged → managed with no keys", backends, s2)
 	b2 = slices.Clone(backends)
 	b2[0].Default = true

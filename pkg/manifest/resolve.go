@@ -30,8 +30,8 @@ func (s Secret) Resolve(lookupEnv func(string) (string, bool)) (drivers.Values, 
 	fail := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: secret %s: spec.data.%s: %s", s.Source, quote(s.Name), key, fmt.Sprintf(format, args...)))
 	}
-	for _, key := range sortedKeys(s.Data) {
-		vs := s.Data[key]
+	for _, e := range s.Data {
+		key, vs := e.Key, e.ValueSource
 		switch {
 		case vs.FromEnv != "":
 			v, ok := lookupEnv(vs.FromEnv)

@@ -116,11 +116,11 @@ func TestResolve(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"SET": secretMarker, "EMPTY": ""}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	ok := Secret{Name: "app", Data: map[string]ValueSource{
+	ok := Secret{Name: "app", Data: DataOf(map[string]ValueSource{
 		"A": {FromEnv: "SET"},
 		"B": {Value: ptr("literal")},
 		"C": {Value: ptr("")},
-	}}
+	})}
 	v, err := ok.Resolve(lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -133,11 +133,11 @@ func TestResolve(t *testing.T) {
 	bad := Secret{
 		Name:   "app",
 		Source: Source{File: "app.yaml", Document: 1, Line: 7},
-		Data: map[string]ValueSource{
+		Data: DataOf(map[string]ValueSource{
 			"A": {FromEnv: "SET"},
 			"B": {FromEnv: "UNSET"},
 			"C": {FromEnv: "EMPTY"},
-		},
+		}),
 	}
 	_, err = bad.Resolve(lookup)
 	if err == nil {
@@ -161,12 +161,12 @@ app.yaml:7 (document 2): secret "app": spec.data.C: environment variable EMPTY i
 func TestResolveFileErrorsWrap(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := Secret{Name: "s", BaseDir: dir, Root: dir, Data: map[string]ValueSource{"K": {FromFile: "missing"}}}
+	s := Secret{Name: "s", BaseDir: dir, Root: dir, Data: DataOf(map[string]ValueSource{"K": {FromFile: "missing"}})}
 	_, err := s.Resolve(nil)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error %v does not wrap fs.ErrNotExist", err)
 	}
-	s.Data["K"] = ValueSource{FromFile: "../x"}
+	s.Data = s.Data.With("K", ValueSource{FromFile: "../x"})
 	if _, err := s.Resolve(nil); !errors.Is(err, ErrOutsideRoot) {
 		t.Errorf("error %v does not wrap ErrOutsideRoot", err)
 	}

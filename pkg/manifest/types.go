@@ -99,8 +99,9 @@ type Secret struct {
 	// BackendAt is where Backend is written (zero when it is not), so a
 	// plan error about the placement points at that line.
 	BackendAt Source
-	// Data is spec.data; nil means values are unmanaged (placement only).
-	Data map[string]ValueSource
+	// Data is spec.data, sorted by key; nil means values are unmanaged
+	// (placement only). See Data.
+	Data Data
 	// BaseDir is the directory fromFile paths are relative to (the manifest
 	// file's directory), and Root the directory they may not escape (the
 	// directory given to -f, or the file's directory for a file argument).

@@ -89,8 +89,8 @@ func (l *loader) crossCheck() {
 				continue
 			}
 			if s.Data != nil && !s.broken {
-				if _, ok := s.Data[dep.Key]; !ok {
-					l.c.addf(b.configAt, b.resource, b.confField, "token secret %s has no key %s (it declares: %s)", quote(dep.Name), quote(dep.Key), strings.Join(sortedKeys(s.Data), ", "))
+				if !s.Data.Has(dep.Key) {
+					l.c.addf(b.configAt, b.resource, b.confField, "token secret %s has no key %s (it declares: %s)", quote(dep.Name), quote(dep.Key), strings.Join(s.Data.Keys(), ", "))
 				}
 			}
 		}

@@ -71,7 +71,7 @@ func (c *computer) checkTokens() {
 			var keys []string
 			switch {
 			case declared && d.Data != nil:
-				keys = sortedKeys(d.Data)
+				keys = d.Data.Keys()
 			case inState:
 				keys = r.Keys
 			}

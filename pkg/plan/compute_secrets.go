@@ -31,7 +31,7 @@ func desiredSecretSummary(s *manifest.Secret, backend string) *Summary {
 		Protected:   protectedBy(s.Annotations),
 	}
 	if s.Data != nil {
-		sum.Keys = sortedKeys(s.Data)
+		sum.Keys = s.Data.Keys()
 	}
 	return sum
 }

@@ -211,11 +211,11 @@ func TestGatherRealServers(t *testing.T) {
 	desired := &manifest.Set{
 		Backends: []manifest.Backend{{Name: "bao", Type: "openbao", Config: e.cfg, Source: manifest.Source{File: "b.yaml", Line: 1}}},
 		Secrets: append([]manifest.Secret{
-			{Name: "bao-token", Data: map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}, Source: manifest.Source{File: "s.yaml", Line: 1}},
-			{Name: "openai", Backend: "bao", Data: map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}}, Source: manifest.Source{File: "s.yaml", Line: 5}},
-			{Name: "same", Backend: "bao", Data: map[string]manifest.ValueSource{"K": {FromEnv: "SAME_K"}}, Source: manifest.Source{File: "s.yaml", Line: 9}},
+			{Name: "bao-token", Data: manifest.DataOf(map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}), Source: manifest.Source{File: "s.yaml", Line: 1}},
+			{Name: "openai", Backend: "bao", Data: manifest.DataOf(map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}}), Source: manifest.Source{File: "s.yaml", Line: 5}},
+			{Name: "same", Backend: "bao", Data: manifest.DataOf(map[string]manifest.ValueSource{"K": {FromEnv: "SAME_K"}}), Source: manifest.Source{File: "s.yaml", Line: 9}},
 			{Name: "drifty", Backend: "bao", Source: manifest.Source{File: "s.yaml", Line: 13}},
-			{Name: "softdel", Backend: "bao", Data: map[string]manifest.ValueSource{"T": {FromEnv: "SOFTDEL_T"}}, Source: manifest.Source{File: "s.yaml", Line: 17}},
+			{Name: "softdel", Backend: "bao", Data: manifest.DataOf(map[string]manifest.ValueSource{"T": {FromEnv: "SOFTDEL_T"}}), Source: manifest.Source{File: "s.yaml", Line: 17}},
 			{Name: "moving", Backend: "bao", Source: manifest.Source{File: "s.yaml", Line: 21}},
 			{Name: "newone", Backend: "bao", Source: manifest.Source{File: "s.yaml", Line: 25}},
 		}, keep...),
@@ -297,8 +297,8 @@ func TestGatherViewerAndUnresolvableValues(t *testing.T) {
 	e := newGatherEnv(t)
 	e.place(t, "openai", "bao", map[string]string{"API_KEY": "sk-old"}, true)
 	desired := set([]manifest.Backend{{Name: "bao", Type: "openbao", Config: e.cfg}},
-		manifest.Secret{Name: "openai", Backend: "bao", Data: map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}}, Source: manifest.Source{File: "s.yaml", Line: 5}},
-		manifest.Secret{Name: "bao-token", Data: map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}, Source: manifest.Source{File: "s.yaml", Line: 1}})
+		manifest.Secret{Name: "openai", Backend: "bao", Data: manifest.DataOf(map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}}), Source: manifest.Source{File: "s.yaml", Line: 5}},
+		manifest.Secret{Name: "bao-token", Data: manifest.DataOf(map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}), Source: manifest.Source{File: "s.yaml", Line: 1}})
 	src := &readOnlySource{t: t, inner: e.pool}
 	noEnv := Options{LookupEnv: mapEnv(nil)}
 

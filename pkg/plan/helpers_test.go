@@ -110,9 +110,9 @@ func sec(name, backend string, opts ...setS) manifest.Secret {
 // env manages keys from environment variables named after them.
 func env(keys ...string) setS {
 	return func(s *manifest.Secret) {
-		s.Data = map[string]manifest.ValueSource{}
+		s.Data = manifest.DataOf(map[string]manifest.ValueSource{})
 		for _, k := range keys {
-			s.Data[k] = manifest.ValueSource{FromEnv: "ENV_" + k}
+			s.Data = s.Data.With(k, manifest.ValueSource{FromEnv: "ENV_" + k})
 		}
 	}
 }

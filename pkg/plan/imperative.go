@@ -244,12 +244,13 @@ func BuildChange(ch Change, fp Fingerprints, snap *Snapshot, opts Options) (*Pla
 		case Create:
 			s := &manifest.Secret{
 				Name: ch.Name, Backend: ch.Backend,
-				Data:   make(map[string]manifest.ValueSource, len(ch.Values)),
 				Source: manifest.Source{File: commandLine},
 			}
+			data := make(map[string]manifest.ValueSource, len(ch.Values))
 			for k, v := range ch.Values {
-				s.Data[k] = manifest.ValueSource{Value: &v}
+				data[k] = manifest.ValueSource{Value: &v}
 			}
+			s.Data = manifest.DataOf(data)
 			c.dSecrets[s.Name] = s
 			c.createSecret(s)
 		case Delete:

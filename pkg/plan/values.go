@@ -3,7 +3,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/mcpctl/mcpctl/pkg/drivers"
@@ -25,8 +24,8 @@ func newManagedValues(s *manifest.Secret, fingerprint string) *ManagedValues {
 	}
 	var lits map[string]string
 	mv.Sources = make([]Source, 0, len(s.Data))
-	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
-		vs := s.Data[k]
+	for _, e := range s.Data {
+		k, vs := e.Key, e.ValueSource
 		src := Source{Key: k, FromEnv: vs.FromEnv, FromFile: vs.FromFile}
 		if vs.Value != nil {
 			src.Literal = true
@@ -69,8 +68,8 @@ func (a *Action) ResolveValues(key []byte, lookupEnv func(string) (string, bool)
 		Root:      m.Root,
 		FilesRoot: m.FilesRoot,
 		Source:    manifest.Source{File: m.DeclaredIn.File, Document: m.DeclaredIn.Document, Line: m.DeclaredIn.Line},
-		Data:      map[string]manifest.ValueSource{},
 	}
+	data := make(map[string]manifest.ValueSource, len(m.Sources))
 	for _, s := range m.Sources {
 		vs := manifest.ValueSource{FromEnv: s.FromEnv, FromFile: s.FromFile}
 		if s.Literal {
@@ -84,8 +83,9 @@ func (a *Action) ResolveValues(key []byte, lookupEnv func(string) (string, bool)
 			}
 			vs.Value = &v
 		}
-		sec.Data[s.Key] = vs
+		data[s.Key] = vs
 	}
+	sec.Data = manifest.DataOf(data)
 	vals, err := sec.Resolve(lookupEnv)
 	if err != nil {
 		return drivers.Values{}, "", fmt.Errorf("%s: %w", a.Resource(), err)

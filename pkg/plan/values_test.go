@@ -51,7 +51,7 @@ func TestResolveValues(t *testing.T) {
 	}
 	lit := "literal-value"
 	s := manifest.Secret{Name: "openai", BaseDir: dir, Root: dir, Source: manifest.Source{File: "apps.yaml", Line: 4},
-		Data: map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}, "ORG": {FromFile: "org.txt"}, "MODE": {Value: &lit}}}
+		Data: manifest.DataOf(map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}, "ORG": {FromFile: "org.txt"}, "MODE": {Value: &lit}})}
 	key := []byte("k")
 	want := drivers.NewValues(map[string]string{"API_KEY": "sk-1", "ORG": "org-123", "MODE": "literal-value"})
 	a := &Action{ID: "secret/openai", Kind: KindSecret, Name: "openai", Action: Create, Values: newManagedValues(&s, Fingerprint(key, want))}
