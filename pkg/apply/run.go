@@ -149,6 +149,9 @@ func run(ctx context.Context, o RunOptions, lock *state.Lock) (*plan.Plan, *Resu
 		if p, err = plan.Compute(o.Manifests, fps, snap, opts); err != nil {
 			return p, nil, err
 		}
+		// The plan holds what execution needs: let the manifest set go
+		// (tens of MB at 100,000 secrets) before the actions run.
+		o.Manifests = nil
 	}
 	if !p.HasChanges() {
 		return p, &Result{PlanID: p.ID}, nil

@@ -127,6 +127,17 @@ type BulkStater interface {
 	StatAll(ctx context.Context) (map[Ref]Meta, error)
 }
 
+// BulkStreamer is an optional capability of a BulkStater: the metadata
+// StatAll returns, handed to fn one object at a time as it is read instead
+// of collected in a map, so that a caller recording it elsewhere (plan, at
+// 100,000 objects) does not hold both. The Keys of the Metas passed to fn
+// may be shared between objects: keep or replace them, never modify them
+// in place. ErrUnsupported means the same as from StatAll, and fn has then
+// not been called.
+type BulkStreamer interface {
+	StatEach(ctx context.Context, fn func(Ref, Meta)) error
+}
+
 // Locator is an optional capability: the human-readable location of an
 // object (e.g. "secret/data/mcpctl/openai"), recorded in state as external_ref.
 type Locator interface {

@@ -371,7 +371,7 @@ func (d *docCtx) data(n *yaml.Node, field string, legacy bool) (Data, bool) {
 	}
 	// pairs reports duplicate keys and leaves them out: the keys are unique.
 	out.sort()
-	return out, ok
+	return d.l.shareData(out), ok
 }
 
 var valueSourceFields = []string{"fromEnv", "fromFile", "value"}
@@ -548,6 +548,39 @@ func (l *loader) share(m map[string]string) map[string]string {
 		l.shared[key] = m
 	}
 	return m
+}
+
+// shareData returns Data equal to d loaded before, if any, as share does
+// for labels: a repository's secrets often take the same keys from the
+// same sources. Literal values are compared by content; Data holding one
+// is never shared (its pointer is the secret's own).
+func (l *loader) shareData(d Data) Data {
+	if len(d) == 0 {
+		return d
+	}
+	var b strings.Builder
+	for _, e := range d {
+		if e.Value != nil {
+			return d
+		}
+		b.WriteString(e.Key)
+		b.WriteByte(0)
+		b.WriteString(e.FromEnv)
+		b.WriteByte(0)
+		b.WriteString(e.FromFile)
+		b.WriteByte(0)
+	}
+	key := b.String()
+	if c, ok := l.sharedData[key]; ok {
+		return c
+	}
+	if l.sharedData == nil {
+		l.sharedData = map[string]Data{}
+	}
+	if len(l.sharedData) < maxShared {
+		l.sharedData[key] = slices.Clip(d)
+	}
+	return slices.Clip(d)
 }
 
 // maxShared bounds how many distinct maps share remembers, and how many

@@ -1,11 +1,11 @@
 package manifest
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"slices"
 )
 
@@ -45,11 +45,13 @@ type digestSecret struct {
 // short literal would let anyone holding the plan guess it. (Value changes
 // are caught by the plan's keyed fingerprints instead.) Where a resource was
 // declared (file, line, directories) is not part of it.
+//
+// The canonical form is the JSON encoding of {"backends": [...], "secrets":
+// [...]} followed by a newline; it is written to the hash one resource at a
+// time, so that hashing 100,000 secrets does not hold their whole document
+// (tens of MB) in memory.
 func ComputeDigest(backends []Backend, secrets []Secret) string {
-	var doc struct {
-		Backends []digestBackend `json:"backends"`
-		Secrets  []digestSecret  `json:"secrets"`
-	}
+	var dBackends []digestBackend
 	for _, b := range backends {
 		cfg := b.Config
 		if len(cfg) == 0 {
@@ -63,31 +65,59 @@ func ComputeDigest(backends []Backend, secrets []Secret) string {
 				cfg = c
 			}
 		}
-		doc.Backends = append(doc.Backends, digestBackend{
+		dBackends = append(dBackends, digestBackend{
 			Name: b.Name, Labels: b.Labels, Annotations: b.Annotations, Type: b.Type,
 			Default: b.Default, Description: b.Description, Config: cfg,
 		})
 	}
-	for _, s := range secrets {
-		ds := digestSecret{Name: s.Name, Labels: s.Labels, Annotations: s.Annotations, Backend: s.Backend, Managed: s.Data != nil}
-		if s.Data != nil {
-			ds.Data = make(map[string]digestValue, len(s.Data))
-			for _, e := range s.Data {
-				ds.Data[e.Key] = digestValue{FromEnv: e.FromEnv, FromFile: e.FromFile, Literal: e.Value != nil}
-			}
-		}
-		doc.Secrets = append(doc.Secrets, ds)
+	slices.SortFunc(dBackends, func(a, b digestBackend) int { return cmp.Compare(a.Name, b.Name) })
+	order := make([]int, len(secrets))
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortFunc(doc.Backends, func(a, b digestBackend) int { return cmp.Compare(a.Name, b.Name) })
-	slices.SortFunc(doc.Secrets, func(a, b digestSecret) int { return cmp.Compare(a.Name, b.Name) })
-	var buf bytes.Buffer
-	buf.WriteString(digestVersion)
-	enc := json.NewEncoder(&buf)
-	if err := enc.Encode(doc); err != nil {
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(secrets[a].Name, secrets[b].Name) })
+
+	h := sha256.New()
+	h.Write([]byte(digestVersion))
+	h.Write([]byte(`{"backends":`))
+	if dBackends == nil {
+		h.Write([]byte("null"))
+	} else {
+		writeJSON(h, dBackends)
+	}
+	h.Write([]byte(`,"secrets":`))
+	if len(secrets) == 0 {
+		h.Write([]byte("null"))
+	} else {
+		h.Write([]byte("["))
+		for i, idx := range order {
+			s := &secrets[idx]
+			ds := digestSecret{Name: s.Name, Labels: s.Labels, Annotations: s.Annotations, Backend: s.Backend, Managed: s.Data != nil}
+			if s.Data != nil {
+				ds.Data = make(map[string]digestValue, len(s.Data))
+				for _, e := range s.Data {
+					ds.Data[e.Key] = digestValue{FromEnv: e.FromEnv, FromFile: e.FromFile, Literal: e.Value != nil}
+				}
+			}
+			if i > 0 {
+				h.Write([]byte(","))
+			}
+			writeJSON(h, ds)
+		}
+		h.Write([]byte("]"))
+	}
+	h.Write([]byte("}\n"))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// writeJSON writes v as json.Marshal encodes it (as an element of the
+// document json.Encoder would write).
+func writeJSON(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
 		// Only maps of strings and RawMessages that were just re-encoded:
 		// unreachable, but a digest must never silently collide.
 		panic("manifest: digest encoding: " + err.Error())
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	return "sha256:" + hex.EncodeToString(sum[:])
+	w.Write(b)
 }

@@ -1,9 +1,15 @@
 package manifest
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -38,6 +44,74 @@ func TestDigestPinned(t *testing.T) {
 		}
 		if set.Digest != want {
 			t.Errorf("%s: digest %s, want %s", file, set.Digest, want)
+		}
+	}
+}
+
+// digestReference is ComputeDigest as it was before it streamed to the
+// hash: the whole document encoded by json.Encoder, then hashed.
+func digestReference(backends []Backend, secrets []Secret) string {
+	var doc struct {
+		Backends []digestBackend `json:"backends"`
+		Secrets  []digestSecret  `json:"secrets"`
+	}
+	for _, b := range backends {
+		cfg := b.Config
+		if len(cfg) == 0 {
+			cfg = json.RawMessage("{}")
+		}
+		var v any
+		if json.Unmarshal(cfg, &v) == nil {
+			if c, err := json.Marshal(v); err == nil {
+				cfg = c
+			}
+		}
+		doc.Backends = append(doc.Backends, digestBackend{Name: b.Name, Labels: b.Labels, Annotations: b.Annotations, Type: b.Type,
+			Default: b.Default, Description: b.Description, Config: cfg})
+	}
+	for _, s := range secrets {
+		ds := digestSecret{Name: s.Name, Labels: s.Labels, Annotations: s.Annotations, Backend: s.Backend, Managed: s.Data != nil}
+		if s.Data != nil {
+			ds.Data = map[string]digestValue{}
+			for k, vs := range s.Data.Map() {
+				ds.Data[k] = digestValue{FromEnv: vs.FromEnv, FromFile: vs.FromFile, Literal: vs.Value != nil}
+			}
+		}
+		doc.Secrets = append(doc.Secrets, ds)
+	}
+	slices.SortFunc(doc.Backends, func(a, b digestBackend) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(doc.Secrets, func(a, b digestSecret) int { return cmp.Compare(a.Name, b.Name) })
+	var buf bytes.Buffer
+	buf.WriteString(digestVersion)
+	if err := json.NewEncoder(&buf).Encode(doc); err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// TestDigestStreamedMatchesDocument: hashing resource by resource gives
+// the digest of the whole document, empty sets and HTML-escaped characters
+// included.
+func TestDigestStreamedMatchesDocument(t *testing.T) {
+	t.Parallel()
+	lit := "<&>"
+	b := []Backend{{Name: "z", Type: "openbao", Config: json.RawMessage(`{"url":"http://a/?x=1&y=<2>"}`)}, {Name: "a", Type: "plaintext"}}
+	s := []Secret{
+		{Name: "m", Labels: map[string]string{"a&b": "<c>"}, Data: DataOf(map[string]ValueSource{"K": {FromEnv: "K"}, "L": {Value: &lit}})},
+		{Name: "b", Backend: "z"},
+		{Name: "e", Data: DataOf(map[string]ValueSource{})},
+	}
+	for i := range 200 {
+		s = append(s, Secret{Name: fmt.Sprintf("gen-%03d", (i*37)%200), Data: DataOf(map[string]ValueSource{"F": {FromFile: fmt.Sprintf("f/%d", i)}})})
+	}
+	cases := []struct {
+		b []Backend
+		s []Secret
+	}{{nil, nil}, {b, nil}, {nil, s}, {b, s}, {b[:1], s[:1]}}
+	for i, c := range cases {
+		if got, want := ComputeDigest(c.b, c.s), digestReference(c.b, c.s); got != want {
+			t.Errorf("case %d: streamed %s, document %s", i, got, want)
 		}
 	}
 }

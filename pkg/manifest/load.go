@@ -77,6 +77,7 @@ func Load(ctx context.Context, paths []string, opts LoadOptions) (*Set, error) {
 	for _, b := range l.backends {
 		set.Backends = append(set.Backends, b.Backend)
 	}
+	set.Secrets = make([]Secret, 0, len(l.secrets))
 	for _, s := range l.secrets {
 		set.Secrets = append(set.Secrets, s.Secret)
 	}
@@ -113,8 +114,10 @@ type loader struct {
 	secrets  []*secretRec
 	// shared holds one copy of each distinct labels/annotations map (share).
 	shared map[string]map[string]string
-	// strs holds one copy of each repeated data key and source (intern).
-	strs map[string]string
+	// strs holds one copy of each repeated data key and source (intern),
+	// sharedData one copy of each distinct spec.data (shareData).
+	strs       map[string]string
+	sharedData map[string]Data
 	// dropped are the server-side fields of the original's exports, by
 	// name, warned about once each (see export.go).
 	dropped map[string]*droppedField

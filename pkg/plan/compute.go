@@ -68,6 +68,8 @@ type computer struct {
 	tokens map[string][]CredentialEdge
 	// statErrs groups failed Stats by backend and error for one message each.
 	statErrs map[[2]string][]string
+	// data shares Sources and key names between secrets sharing Data.
+	data dataShare
 	// resourceCycle: a credential cycle was reported; the action cycle it
 	// causes is not reported again.
 	resourceCycle bool
@@ -240,7 +242,9 @@ func (c *computer) plan() *Plan {
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
 	}
-	for _, a := range c.ordered() {
+	ordered := c.ordered()
+	p.Actions = make([]Action, 0, len(ordered))
+	for _, a := range ordered {
 		p.Actions = append(p.Actions, *a)
 	}
 	slices.SortStableFunc(c.findings, func(a, b Finding) int {

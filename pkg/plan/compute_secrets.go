@@ -22,7 +22,7 @@ func rowSecretSummary(r *state.Secret) *Summary {
 	}
 }
 
-func desiredSecretSummary(s *manifest.Secret, backend string) *Summary {
+func (c *computer) desiredSecretSummary(s *manifest.Secret, backend string) *Summary {
 	sum := &Summary{
 		Backend:     backend,
 		Managed:     s.Data != nil,
@@ -31,7 +31,7 @@ func desiredSecretSummary(s *manifest.Secret, backend string) *Summary {
 		Protected:   protectedBy(s.Annotations),
 	}
 	if s.Data != nil {
-		sum.Keys = s.Data.Keys()
+		sum.Keys = c.data.keys(s.Data)
 	}
 	return sum
 }
@@ -139,7 +139,7 @@ func (c *computer) createSecret(s *manifest.Secret) {
 		Name:   s.Name,
 		Action: Create,
 		Reason: "declared in " + declaredAt(s.Source) + "; not in state",
-		After:  desiredSecretSummary(s, backend),
+		After:  c.desiredSecretSummary(s, backend),
 	}
 	target, observed := c.actual.Targets[s.Name]
 	if observed && target.Err != "" {
@@ -150,7 +150,7 @@ func (c *computer) createSecret(s *manifest.Secret) {
 	exists := observed && target.Meta.State != drivers.Absent
 	if s.Data != nil {
 		fp, _ := c.desiredFingerprint(s.Name)
-		a.Values = newManagedValues(s, fp)
+		a.Values = c.data.newManagedValues(s, fp)
 		a.Precondition.Fingerprint = fp
 		switch {
 		case exists && target.Meta.State == drivers.Present && target.Meta.OwnerID == "" && !target.Meta.ManagedBy:
@@ -194,7 +194,7 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 		obj = ObjectStatus{Backend: r.BackendName, Meta: drivers.Meta{State: drivers.Present, Version: r.BackendVersion, Keys: r.Keys, OwnerID: r.ID}}
 	}
 	before := rowSecretSummary(r)
-	after := desiredSecretSummary(s, want)
+	after := c.desiredSecretSummary(s, want)
 	a := &Action{
 		ID:     "secret/" + s.Name,
 		Kind:   KindSecret,
@@ -227,7 +227,7 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 			return
 		}
 		a.Action = Repair
-		a.Values = newManagedValues(s, fp)
+		a.Values = c.data.newManagedValues(s, fp)
 		a.Precondition.Fingerprint = fp
 		a.Reason = fmt.Sprintf("the object on %s is %s (the row records version %d); writes the managed values again", r.BackendName, obj.Meta.State, r.BackendVersion)
 		c.secretAction[s.Name] = c.add(withChanges(a, meta))
@@ -263,7 +263,7 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 	switch {
 	case managed && valuesDiffer:
 		a.Action = Write
-		a.Values = newManagedValues(s, fp)
+		a.Values = c.data.newManagedValues(s, fp)
 		a.Precondition.Fingerprint = fp
 		if r.Managed {
 			a.Reason = "managed values differ from the last apply (fingerprint)"
@@ -275,7 +275,7 @@ func (c *computer) existingSecret(s *manifest.Secret, r *state.Secret) {
 		}
 	case managed && fpKnown && len(drift) > 0:
 		a.Action = Write
-		a.Values = newManagedValues(s, fp)
+		a.Values = c.data.newManagedValues(s, fp)
 		a.Precondition.Fingerprint = fp
 		a.Reason = "changed outside mcpctl (" + strings.Join(drift, ", ") + "); writes the managed values back"
 	case managed:
@@ -393,7 +393,7 @@ func (c *computer) migrateSecret(a *Action, s *manifest.Secret, r *state.Secret,
 	if src.missing() {
 		switch {
 		case s.Data != nil:
-			a.Values = newManagedValues(s, fp)
+			a.Values = c.data.newManagedValues(s, fp)
 			a.Precondition.Fingerprint = fp
 			a.Reason += fmt.Sprintf("; the source object is %s, so the managed values are written at %s", src.Meta.State, want)
 		case step.DestinationHasCopy:
@@ -405,7 +405,7 @@ func (c *computer) migrateSecret(a *Action, s *manifest.Secret, r *state.Secret,
 			return
 		}
 	} else if valuesDiffer {
-		a.Values = newManagedValues(s, fp)
+		a.Values = c.data.newManagedValues(s, fp)
 		a.Precondition.Fingerprint = fp
 		a.Reason += "; the managed values also differ, so they are written at " + want + " instead of copied"
 	}

@@ -264,7 +264,18 @@ func statBackend(ctx context.Context, ds DriverSource, sink *statSink, backend s
 		failAll(err)
 		return
 	}
-	if bs, ok := drv.(drivers.BulkStater); ok && len(jobs) >= bulkStatMin {
+	if bs, ok := drv.(drivers.BulkStreamer); ok && len(jobs) >= bulkStatMin {
+		sem <- struct{}{}
+		err := statStream(ctx, bs, sink, backend, jobs)
+		<-sem
+		switch {
+		case err == nil:
+			return
+		case !errors.Is(err, drivers.ErrUnsupported):
+			failAll(err)
+			return
+		}
+	} else if bs, ok := drv.(drivers.BulkStater); ok && len(jobs) >= bulkStatMin {
 		sem <- struct{}{}
 		all, err := bs.StatAll(ctx)
 		<-sem
@@ -349,6 +360,40 @@ func probeAbsent(ctx context.Context, drv drivers.Driver, sink *statSink, backen
 		rest = append(rest, j)
 	}
 	return rest
+}
+
+// statStream records the outcome of every job from one StatEach: the
+// objects it reports, and Absent for the others. Only an index of the jobs
+// is built, not a map of every object's metadata next to the snapshot's.
+func statStream(ctx context.Context, bs drivers.BulkStreamer, sink *statSink, backend string, jobs []statJob) error {
+	// first[ref] is the first job of ref, next[i] the job after i with the
+	// same ref (the same name may be both a row's object and a leftover).
+	first := make(map[drivers.Ref]int32, len(jobs))
+	next := make([]int32, len(jobs))
+	for i := len(jobs) - 1; i >= 0; i-- {
+		next[i] = -1
+		if j, ok := first[jobs[i].ref]; ok {
+			next[i] = j
+		}
+		first[jobs[i].ref] = int32(i)
+	}
+	seen := make([]bool, len(jobs))
+	err := bs.StatEach(ctx, func(ref drivers.Ref, meta drivers.Meta) {
+		j, ok := first[ref]
+		for ; ok && j >= 0; j = next[j] {
+			seen[j] = true
+			sink.record(&jobs[j], ObjectStatus{Backend: backend, Meta: meta})
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for i := range jobs {
+		if !seen[i] {
+			sink.record(&jobs[i], ObjectStatus{Backend: backend, Meta: drivers.Meta{State: drivers.Absent}})
+		}
+	}
+	return nil
 }
 
 // fingerprints computes the desired fingerprints, or says why it cannot.

@@ -44,7 +44,11 @@ func (s *readOnlySource) Driver(ctx context.Context, name string) (drivers.Drive
 	}
 	ro := &readOnly{Driver: d, src: s, backend: name}
 	if bs, ok := d.(drivers.BulkStater); ok {
-		return &readOnlyBulk{readOnly: ro, bs: bs}, nil
+		rb := &readOnlyBulk{readOnly: ro, bs: bs}
+		if st, ok := d.(drivers.BulkStreamer); ok {
+			return &readOnlyStream{readOnlyBulk: rb, st: st}, nil
+		}
+		return rb, nil
 	}
 	return ro, nil
 }
@@ -83,6 +87,16 @@ type readOnlyBulk struct {
 func (r *readOnlyBulk) StatAll(ctx context.Context) (map[drivers.Ref]drivers.Meta, error) {
 	r.src.bulk.Add(1)
 	return r.bs.StatAll(ctx)
+}
+
+type readOnlyStream struct {
+	*readOnlyBulk
+	st drivers.BulkStreamer
+}
+
+func (r *readOnlyStream) StatEach(ctx context.Context, fn func(drivers.Ref, drivers.Meta)) error {
+	r.src.bulk.Add(1)
+	return r.st.StatEach(ctx, fn)
 }
 
 // gatherEnv is a real installation: a Postgres schema with the bootstrap
@@ -431,6 +445,29 @@ func (b *fakeBulk) StatAll(context.Context) (map[drivers.Ref]drivers.Meta, error
 	return b.objects, nil
 }
 
+// fakeStream streams its objects (BulkStreamer); its StatAll must not be
+// called when StatEach is there.
+type fakeStream struct {
+	*fakeDriver
+	err   error
+	calls atomic.Int64
+}
+
+func (b *fakeStream) StatAll(context.Context) (map[drivers.Ref]drivers.Meta, error) {
+	panic("StatAll called on a BulkStreamer")
+}
+
+func (b *fakeStream) StatEach(_ context.Context, fn func(drivers.Ref, drivers.Meta)) error {
+	b.calls.Add(1)
+	if b.err != nil {
+		return b.err
+	}
+	for ref, m := range b.objects {
+		fn(ref, m)
+	}
+	return nil
+}
+
 type fakeState struct {
 	backends []state.Backend
 	secrets  []state.Secret
@@ -465,13 +502,28 @@ func TestGatherFaults(t *testing.T) {
 	bulk := &fakeBulk{fakeDriver: &fakeDriver{src: src, objects: objects}}
 	src.drivers["bulk"] = bulk
 	src.drivers["flaky"] = &fakeDriver{src: src, statErr: errors.New("503 from server")}
+	streamObjects := map[drivers.Ref]drivers.Meta{}
+	stream := &fakeStream{fakeDriver: &fakeDriver{src: src, objects: streamObjects}}
+	src.drivers["stream"] = stream
+	streamDown := &fakeStream{fakeDriver: &fakeDriver{src: src}, err: errors.New("stream broke")}
+	src.drivers["streamdown"] = streamDown
+	streamNo := &fakeStream{fakeDriver: &fakeDriver{src: src, objects: streamObjects}, err: &drivers.Error{Op: "stat-all", Kind: drivers.ErrUnsupported}}
+	src.drivers["streamno"] = streamNo
 	for i := range bulkStatMin {
 		name := fmt.Sprintf("s%02d", i)
-		rows = append(rows, row("nb-"+name, "nobulk", 1, 1, false), row("b-"+name, "bulk", 1, 1, false))
+		rows = append(rows, row("nb-"+name, "nobulk", 1, 1, false), row("b-"+name, "bulk", 1, 1, false),
+			row("st-"+name, "stream", 1, 1, false), row("sd-"+name, "streamdown", 1, 1, false), row("sn-"+name, "streamno", 1, 1, false))
+		if i > 0 { // st-s00 and sn-s00 are absent
+			streamObjects[drivers.Ref("st-"+name)] = drivers.Meta{State: drivers.Present, Version: int64(i), Keys: []string{"K"}}
+			streamObjects[drivers.Ref("sn-"+name)] = drivers.Meta{State: drivers.Present, Version: int64(i), Keys: []string{"K"}}
+		}
 	}
 	rows = append(rows, row("x", "down", 1, 1, false), row("y", "flaky", 1, 1, false))
 	st := &fakeState{secrets: rows, backends: []state.Backend{bootstrap()}}
-	for _, b := range []string{"slow", "nobulk", "bulk", "down", "flaky"} {
+	// The same name twice on one backend: a row's object and the
+	// destination of its interrupted move.
+	st.open = []state.Migration{{ID: 7, SecretName: "st-s01", FromBackend: "stream", ToBackend: "stream", State: state.MigrationStarted}}
+	for _, b := range []string{"slow", "nobulk", "bulk", "down", "flaky", "stream", "streamdown", "streamno"} {
 		st.backends = append(st.backends, kvRow(b, "https://"+b, 1))
 	}
 
@@ -493,6 +545,27 @@ func TestGatherFaults(t *testing.T) {
 	}
 	if o := snap.Objects["nb-s01"]; o.Meta.State != drivers.Absent || o.Err != "" {
 		t.Errorf("fallback Stat after ErrUnsupported: %+v", o)
+	}
+	// A BulkStreamer: one StatEach, what it does not report is absent, a
+	// failure fails every object of the backend, ErrUnsupported falls back
+	// to a Stat each.
+	if stream.calls.Load() != 1 || streamDown.calls.Load() != 1 || streamNo.calls.Load() != 1 {
+		t.Errorf("StatEach calls: %d, %d, %d; want 1 each", stream.calls.Load(), streamDown.calls.Load(), streamNo.calls.Load())
+	}
+	if o := snap.Objects["st-s03"]; o.Err != "" || o.Meta.State != drivers.Present || o.Meta.Version != 3 || o.Backend != "stream" {
+		t.Errorf("streamed object: %+v", o)
+	}
+	if o := snap.Objects["st-s00"]; o.Err != "" || o.Meta.State != drivers.Absent || o.Backend != "stream" {
+		t.Errorf("object a stream did not report: %+v", o)
+	}
+	if o, lo := snap.Objects["st-s01"], snap.Leftovers[7]; o.Meta.Version != 1 || lo.Meta.Version != 1 || lo.Backend != "stream" {
+		t.Errorf("one name, two jobs on a streamed backend: object %+v, leftover %+v", o, lo)
+	}
+	if o := snap.Objects["sd-s02"]; o.Err != "stream broke" || o.Backend != "streamdown" {
+		t.Errorf("failed stream: %+v", o)
+	}
+	if o, o0 := snap.Objects["sn-s02"], snap.Objects["sn-s00"]; o.Err != "" || o.Meta.Version != 2 || o0.Meta.State != drivers.Absent {
+		t.Errorf("fallback Stat after a stream's ErrUnsupported: %+v, %+v", o, o0)
 	}
 	if o := snap.Objects["x"]; o.Err != "backend down: connection refused" || o.Backend != "down" {
 		t.Errorf("unopenable backend: %+v", o)
@@ -523,7 +596,7 @@ func TestGatherListsPrefixForManyTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	desired := &manifest.Set{Backends: []manifest.Backend{{Name: "bao", Type: "openbao", Config: e.cfg}}}
-	desired.Secrets = append(desired.Secrets, manifest.Secret{Name: "bao-token", Data: map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}}})
+	desired.Secrets = append(desired.Secrets, manifest.Secret{Name: "bao-token", Data: manifest.DataOf(map[string]manifest.ValueSource{"token": {FromEnv: "BAO_TOKEN"}})})
 	for i := range listProbeMin + 8 {
 		desired.Secrets = append(desired.Secrets, sec(fmt.Sprintf("t%02d", i), "bao"))
 	}

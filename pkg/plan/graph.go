@@ -139,8 +139,10 @@ func (h *actionHeap) Pop() any {
 // actions whose dependencies are done, the first by rank, name and id. A
 // cycle is a plan error naming it; its actions are then listed last.
 func (c *computer) ordered() []*Action {
-	indeg := make(map[string]int, len(c.actions))
-	dependents := make(map[string][]*Action, len(c.actions))
+	// Sized by what they hold (actions with dependencies), not by the
+	// number of actions: most of a large plan's actions have none.
+	indeg := map[string]int{}
+	dependents := map[string][]*Action{}
 	for _, a := range c.actions {
 		for _, d := range a.Deps {
 			if _, ok := c.byID[d]; ok {

@@ -13,14 +13,88 @@ import (
 // resolved now do not match the fingerprint planned.
 var ErrValuesChanged = errors.New("managed values changed since the plan was made")
 
+// dataShare gives the secrets of one Compute that share their manifest
+// Data (manifest.Load shares equal spec.data between secrets) one Sources
+// slice and one list of key names, instead of a copy per action: at
+// 100,000 secrets created that is ~14 MB of a plan. Plans, like manifest
+// sets, are read-only once built: Sources and Summary.Keys are replaced,
+// never modified in place.
+type dataShare struct {
+	m map[*manifest.KeySource]sharedData
+}
+
+type sharedData struct {
+	n       int
+	keys    []string
+	sources []Source // nil until asked for
+}
+
+// maxDataShare bounds how many distinct Data a dataShare remembers.
+const maxDataShare = 4096
+
+func (ds *dataShare) entry(d manifest.Data) *sharedData {
+	if len(d) == 0 {
+		return nil
+	}
+	e, ok := ds.m[&d[0]]
+	if ok && e.n == len(d) {
+		return &e
+	}
+	return nil
+}
+
+func (ds *dataShare) put(d manifest.Data, e sharedData) {
+	if len(d) == 0 {
+		return
+	}
+	if ds.m == nil {
+		ds.m = map[*manifest.KeySource]sharedData{}
+	}
+	if _, ok := ds.m[&d[0]]; ok || len(ds.m) < maxDataShare {
+		e.n = len(d)
+		ds.m[&d[0]] = e
+	}
+}
+
+// keys returns d's key names, sorted.
+func (ds *dataShare) keys(d manifest.Data) []string {
+	if e := ds.entry(d); e != nil {
+		return e.keys
+	}
+	keys := d.Keys()
+	ds.put(d, sharedData{keys: keys})
+	return keys
+}
+
 // newManagedValues records where a declared secret's values come from.
-func newManagedValues(s *manifest.Secret, fingerprint string) *ManagedValues {
+func (ds *dataShare) newManagedValues(s *manifest.Secret, fingerprint string) *ManagedValues {
+	mv := newManagedValues(s, fingerprint, ds.entry(s.Data))
+	if mv.literal == nil {
+		e := ds.entry(s.Data)
+		if e == nil {
+			e = &sharedData{keys: s.Data.Keys()}
+		}
+		if e.sources == nil {
+			e.sources = mv.Sources
+			ds.put(s.Data, *e)
+		}
+	}
+	return mv
+}
+
+// newManagedValues records where a declared secret's values come from,
+// taking Sources from shared when it has them.
+func newManagedValues(s *manifest.Secret, fingerprint string, shared *sharedData) *ManagedValues {
 	mv := &ManagedValues{
 		Fingerprint: fingerprint,
 		BaseDir:     s.BaseDir,
 		Root:        s.Root,
 		FilesRoot:   s.FilesRoot,
 		DeclaredIn:  Location{File: s.Source.File, Document: s.Source.Document, Line: s.Source.Line},
+	}
+	if shared != nil && shared.sources != nil {
+		mv.Sources = shared.sources
+		return mv
 	}
 	var lits map[string]string
 	mv.Sources = make([]Source, 0, len(s.Data))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestResolveValues(t *testing.T) {
 		Data: manifest.DataOf(map[string]manifest.ValueSource{"API_KEY": {FromEnv: "OPENAI_API_KEY"}, "ORG": {FromFile: "org.txt"}, "MODE": {Value: &lit}})}
 	key := []byte("k")
 	want := drivers.NewValues(map[string]string{"API_KEY": "sk-1", "ORG": "org-123", "MODE": "literal-value"})
-	a := &Action{ID: "secret/openai", Kind: KindSecret, Name: "openai", Action: Create, Values: newManagedValues(&s, Fingerprint(key, want))}
+	a := &Action{ID: "secret/openai", Kind: KindSecret, Name: "openai", Action: Create, Values: (&dataShare{}).newManagedValues(&s, Fingerprint(key, want))}
 	env := map[string]string{"OPENAI_API_KEY": "sk-1"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
@@ -131,5 +132,47 @@ func TestParseSelector(t *testing.T) {
 	}
 	if !(Selector{}).Matches(nil) {
 		t.Error("the empty selector must match everything")
+	}
+}
+
+// TestDataShare: secrets whose manifest Data is shared (manifest.Load
+// shares equal spec.data) share their actions' Sources and key names; the
+// rest, and anything with a literal, get their own.
+func TestDataShare(t *testing.T) {
+	t.Parallel()
+	shared := manifest.DataOf(map[string]manifest.ValueSource{"USER": {FromEnv: "U"}, "PASSWORD": {FromEnv: "P"}})
+	equal := manifest.DataOf(map[string]manifest.ValueSource{"USER": {FromEnv: "U"}, "PASSWORD": {FromEnv: "P"}})
+	lit := "x"
+	literal := manifest.DataOf(map[string]manifest.ValueSource{"USER": {Value: &lit}})
+	a := manifest.Secret{Name: "a", Data: shared, Source: manifest.Source{File: "a.yaml", Line: 1}}
+	b := manifest.Secret{Name: "b", Data: shared, Source: manifest.Source{File: "b.yaml", Line: 2}}
+	c := manifest.Secret{Name: "c", Data: equal}
+	l := manifest.Secret{Name: "l", Data: literal}
+
+	var ds dataShare
+	ka, kb, kc := ds.keys(a.Data), ds.keys(b.Data), ds.keys(c.Data)
+	if !slices.Equal(ka, []string{"PASSWORD", "USER"}) || &ka[0] != &kb[0] || !slices.Equal(ka, kc) {
+		t.Errorf("keys: %v %v %v; want one shared list for a and b", ka, kb, kc)
+	}
+	ma, mb, mc := ds.newManagedValues(&a, "fp-a"), ds.newManagedValues(&b, "fp-b"), ds.newManagedValues(&c, "fp-c")
+	if &ma.Sources[0] != &mb.Sources[0] {
+		t.Error("a and b do not share their Sources")
+	}
+	if &ma.Sources[0] == &mc.Sources[0] || !slices.Equal(ma.Sources, mc.Sources) {
+		t.Error("c has equal Data of its own: want equal, unshared Sources")
+	}
+	if ma.Fingerprint != "fp-a" || mb.Fingerprint != "fp-b" || mb.DeclaredIn.File != "b.yaml" || mb.DeclaredIn.Line != 2 {
+		t.Errorf("per-secret fields: %+v, %+v", ma, mb)
+	}
+	want := []Source{{Key: "PASSWORD", FromEnv: "P"}, {Key: "USER", FromEnv: "U"}}
+	if !slices.Equal(mb.Sources, want) {
+		t.Errorf("Sources = %+v, want %+v", mb.Sources, want)
+	}
+	ml := ds.newManagedValues(&l, "")
+	if ml.literal == nil || !ml.Sources[0].Literal {
+		t.Errorf("literal lost: %+v", ml)
+	}
+	if v, ok := ml.literal("USER"); !ok || v != "x" {
+		t.Errorf("literal = %q, %v", v, ok)
 	}
 }

@@ -58,9 +58,7 @@ func scanSecretShared(row pgx.Row, withData bool, in *interner) (Secret, error) 
 	}
 	if in != nil {
 		s.BackendID, s.BackendName, s.BackendType = in.str(s.BackendID), in.str(s.BackendName), in.str(s.BackendType)
-		for i, k := range s.Keys {
-			s.Keys[i] = in.str(k)
-		}
+		s.Keys = in.keys(s.Keys)
 		if s.DataOwner == s.ID {
 			s.DataOwner = s.ID
 		}
@@ -79,6 +77,9 @@ func scanSecretShared(row pgx.Row, withData bool, in *interner) (Secret, error) 
 type interner struct {
 	strs map[string]string
 	maps map[string]map[string]string
+	// keyLists holds one copy of each list of key names: most secrets of
+	// a table share their key names with many others.
+	keyLists map[string][]string
 }
 
 // internMax bounds how many distinct entries the interner keeps, so a table
@@ -99,6 +100,33 @@ func (in *interner) str(s string) string {
 		in.strs[s] = s
 	}
 	return s
+}
+
+// keys returns the list of key names equal to keys read before, if any, or
+// keys with its names interned.
+func (in *interner) keys(keys []string) []string {
+	if in == nil || len(keys) == 0 {
+		return keys
+	}
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+	}
+	id := b.String()
+	if c, ok := in.keyLists[id]; ok {
+		return c
+	}
+	for i, k := range keys {
+		keys[i] = in.str(k)
+	}
+	if in.keyLists == nil {
+		in.keyLists = map[string][]string{}
+	}
+	if len(in.keyLists) < internMax {
+		in.keyLists[id] = keys
+	}
+	return keys
 }
 
 // stringMap decodes a labels/annotations column, sharing the map of an

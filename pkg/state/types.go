@@ -69,7 +69,8 @@ type Secret struct {
 	// written outside mcpctl. Written only with data (withData=true).
 	DataOwner string
 	// Keys are the key names (never values), sorted. While there is data the
-	// database derives them from it.
+	// database derives them from it. Rows read in bulk share equal lists:
+	// replace Keys, never modify it in place.
 	Keys []string
 	// BackendVersion is the backend object version mcpctl last wrote or saw.
 	BackendVersion int64

@@ -760,6 +760,21 @@ var cases = []testCase{
 				e.t.Fatalf("StatAll[%s] = %+v (present %v), Stat = %+v", r, got, ok, want)
 			}
 		}
+		if st, ok := e.d.(drivers.BulkStreamer); ok {
+			streamed := map[drivers.Ref]drivers.Meta{}
+			if err := st.StatEach(e.ctx, func(r drivers.Ref, m drivers.Meta) { streamed[r] = m }); err != nil {
+				e.t.Fatalf("StatEach: %v after StatAll succeeded", err)
+			}
+			if len(streamed) != len(all) {
+				e.t.Fatalf("StatEach reported %d objects, StatAll %d", len(streamed), len(all))
+			}
+			for r, want := range all {
+				got := streamed[r]
+				if got.State != want.State || got.Version != want.Version || !slices.Equal(got.Keys, want.Keys) || got.OwnerID != want.OwnerID {
+					e.t.Fatalf("StatEach[%s] = %+v, StatAll = %+v", r, got, want)
+				}
+			}
+		}
 	}},
 	{name: "optional-interfaces", run: func(e *env) {
 		// Locator and Checker are optional; a driver that has them must

@@ -126,13 +126,20 @@ func (d *Driver) rowErr(op string, ref drivers.Ref, err error) error {
 // meta describes the row's values. Never reads them: HasData, DataVersion,
 // DataOwner and Keys are readable without the data privilege.
 func meta(sec state.Secret) drivers.Meta {
+	m := sharedMeta(&sec)
+	m.Keys = slices.Clone(m.Keys)
+	return m
+}
+
+// sharedMeta is meta with Keys shared with the row.
+func sharedMeta(sec *state.Secret) drivers.Meta {
 	if !sec.HasData {
 		return drivers.Meta{State: drivers.Absent}
 	}
 	return drivers.Meta{
 		State:     drivers.Present,
 		Version:   sec.DataVersion,
-		Keys:      slices.Clone(sec.Keys),
+		Keys:      sec.Keys,
 		OwnerID:   sec.DataOwner,
 		ManagedBy: sec.DataOwner != "",
 		Updated:   sec.UpdatedAt,
@@ -275,17 +282,29 @@ func (d *Driver) List(ctx context.Context) iter.Seq2[drivers.Ref, error] {
 // Stat, and unlike List, it includes rows placed on other plaintext
 // backends, so callers can use it in place of Stat.
 func (d *Driver) StatAll(ctx context.Context) (map[drivers.Ref]drivers.Meta, error) {
-	// Streamed: only the metadata of each row is kept, not a second copy
-	// of the table next to the one plan holds.
 	out := map[drivers.Ref]drivers.Meta{}
+	err := d.StatEach(ctx, func(ref drivers.Ref, m drivers.Meta) {
+		m.Keys = slices.Clone(m.Keys)
+		out[ref] = m
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StatEach is StatAll one row at a time (drivers.BulkStreamer), streamed
+// from the database: nothing of the table is kept but what fn keeps. Rows
+// with equal key names share one Keys slice.
+func (d *Driver) StatEach(ctx context.Context, fn func(drivers.Ref, drivers.Meta)) error {
 	err := d.rows.EachSecret(ctx, false, func(sec *state.Secret) error {
 		if sec.HasData {
-			out[drivers.Ref(sec.Name)] = meta(*sec)
+			fn(drivers.Ref(sec.Name), sharedMeta(sec))
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, d.fail("stat all", "", nil, err)
+		return d.fail("stat all", "", nil, err)
 	}
-	return out, nil
+	return nil
 }
