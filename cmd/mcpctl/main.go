@@ -18,6 +18,7 @@ func main() {
 }
 
 func run() int {
+	startSoftMemoryLimit()
 	// MCPCTL_CPUPROFILE=FILE writes a CPU profile of the whole run, for
 	// `make bench -cpuprofile-plan` and for users reporting a slow plan.
 	if path := os.Getenv("MCPCTL_CPUPROFILE"); path != "" {
