@@ -109,7 +109,16 @@ func (x *executor) lookupEnv(k string) (string, bool) {
 	return os.LookupEnv(k)
 }
 
-func (x *executor) run(ctx context.Context, a *plan.Action) error {
+// run executes one action. later, when not nil, is the action's last
+// statement, still to be run (see migrateSecret).
+func (x *executor) run(ctx context.Context, a *plan.Action) (later func(context.Context) error, err error) {
+	if a.Kind == plan.KindSecret && a.Action == plan.Migrate {
+		return x.migrateSecret(ctx, a)
+	}
+	return nil, x.runNow(ctx, a)
+}
+
+func (x *executor) runNow(ctx context.Context, a *plan.Action) error {
 	switch a.Kind {
 	case plan.KindSecretBackend:
 		switch a.Action {
@@ -128,8 +137,6 @@ func (x *executor) run(ctx context.Context, a *plan.Action) error {
 			return x.updateSecret(ctx, a, nil)
 		case plan.Write, plan.Repair:
 			return x.writeSecret(ctx, a)
-		case plan.Migrate:
-			return x.migrateSecret(ctx, a)
 		case plan.Delete:
 			return x.deleteSecret(ctx, a)
 		case plan.Cleanup:
@@ -349,8 +356,13 @@ func (x *executor) write(ctx context.Context, a *plan.Action, row state.Secret) 
 	return x.e.Store.UpdateSecret(ctx, &row, false)
 }
 
-func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
+// migrateSecret runs a move. When the move is the whole action, its last
+// statement (the audited flip or journal close) is returned as later
+// instead of being run: the caller commits it off the worker (see
+// Engine.Execute) and the action is complete only when later returns nil.
+func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) (later func(context.Context) error, err error) {
 	started0 := time.Now()
+	var last func(context.Context) error // the move's last statement, when deferred
 	ms := a.Migration
 	var open *state.Migration
 	if ms.JournalID != 0 {
@@ -364,15 +376,15 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 	// started its journal entry.
 	row, started, batched, err := x.moves.take(ctx, a.Name)
 	if err != nil {
-		return fmt.Errorf("secret/%s: %w", a.Name, err)
+		return nil, fmt.Errorf("secret/%s: %w", a.Name, err)
 	}
 	if !batched {
 		from, err := x.backend(ctx, ms.From)
 		if err != nil {
-			return fmt.Errorf("secret/%s: %w", a.Name, err)
+			return nil, fmt.Errorf("secret/%s: %w", a.Name, err)
 		}
 		if row, err = x.e.Store.GetSecret(ctx, a.Name, from.Type == plaintextType); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if started != nil {
@@ -382,7 +394,7 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 		if started != nil {
 			_ = x.e.Store.SetMigrationState(ctx, started.ID, state.MigrationDone, 0, "abandoned: the row changed since the plan")
 		}
-		return fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
+		return nil, fmt.Errorf("secret/%s: %w (generation %d, planned at %d); plan again", a.Name, state.ErrConflict, row.Generation, a.Precondition.RowGeneration)
 	}
 	opts := MigrateOptions{PlanID: x.plan.ID, KeepSource: ms.KeepSource || x.e.KeepSource, DestroySource: ms.DestroySource || x.e.DestroySource, Row: &row}
 	// Values and row fields that change along with the move (the move
@@ -397,12 +409,28 @@ func (x *executor) migrateSecret(ctx context.Context, a *plan.Action) error {
 		// The move is the whole action: its audit entry is written with the
 		// move's last statement (CompletionAudit).
 		opts.Audit = &CompletionAudit{Entry: x.auditEntry(a, Outcome{Status: StatusOK}), Started: started0}
+		opts.Defer = func(f func(context.Context) error) { last = f }
 	}
 	moved, err := x.migr.Migrate(ctx, a.Name, ms.To, open, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if opts.Audit != nil && opts.Audit.Written {
+	if last != nil {
+		return func(ctx context.Context) error {
+			if err := last(ctx); err != nil {
+				return err
+			}
+			return x.afterMove(ctx, a, moved, opts.Audit, false)
+		}, nil
+	}
+	return nil, x.afterMove(ctx, a, moved, opts.Audit, writeValues)
+}
+
+// afterMove books a completed move: its audit entry when the move's last
+// statement wrote it, else the values and row fields the action changes
+// along with the move.
+func (x *executor) afterMove(ctx context.Context, a *plan.Action, moved state.Secret, audit *CompletionAudit, writeValues bool) error {
+	if audit != nil && audit.Written {
 		x.audited.Store(a.ID, true)
 		return nil
 	}

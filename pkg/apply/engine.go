@@ -218,8 +218,43 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 			close(done)
 		}
 	}
+	// finished books an action that ran (or whose last statement did).
+	finished := func(i int, t0 time.Time, err error) {
+		a := &p.Actions[i]
+		o := Outcome{ActionID: a.ID, Resource: a.Resource(), Action: a.Action, Status: StatusOK, Err: err, Duration: time.Since(t0)}
+		if err != nil {
+			o.Status = StatusFailed
+		}
+		o.AuditErr = x.audit(ctx, a, o)
+		ended(i, o)
+	}
 	for _, i := range sched.ready() {
 		ready <- i
+	}
+	// A move's last statement (its audited flip or journal close) is
+	// committed by a committer, not by the worker that did the move: the
+	// worker takes its next action while the statement commits, so the
+	// par workers keep the backends busy instead of each waiting for a
+	// Postgres commit per secret. The action is still complete, its
+	// dependents released and its outcome reported, only once the
+	// statement has committed; a kill before that leaves the move to be
+	// resumed as before. Backend calls stay bounded by par (committers
+	// only talk to Postgres), and at most par statements wait.
+	type pending struct {
+		i    int
+		t0   time.Time
+		last func(context.Context) error
+	}
+	var (
+		cwg     sync.WaitGroup
+		commits = make(chan pending, par)
+	)
+	for range max(par/2, 1) {
+		cwg.Go(func() {
+			for c := range commits {
+				finished(c.i, c.t0, c.last(ctx))
+			}
+		})
 	}
 	for range par {
 		wg.Go(func() {
@@ -228,23 +263,24 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 				case <-done:
 					return
 				case i := <-ready:
-					a := &p.Actions[i]
 					t0 := time.Now()
 					err := ctx.Err()
+					var later func(context.Context) error
 					if err == nil {
-						err = x.run(ctx, a)
+						later, err = x.run(ctx, &p.Actions[i])
 					}
-					o := Outcome{ActionID: a.ID, Resource: a.Resource(), Action: a.Action, Status: StatusOK, Err: err, Duration: time.Since(t0)}
-					if err != nil {
-						o.Status = StatusFailed
+					if err == nil && later != nil {
+						commits <- pending{i: i, t0: t0, last: later}
+						continue
 					}
-					o.AuditErr = x.audit(ctx, a, o)
-					ended(i, o)
+					finished(i, t0, err)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	close(commits)
+	cwg.Wait()
 	x.moves.closeUnused(context.WithoutCancel(ctx))
 	res.Duration = time.Since(start)
 	return res

@@ -86,6 +86,14 @@ type MigrateOptions struct {
 	// Audit, when set, is the audit entry of the action this move
 	// completes, written with the move's last statement.
 	Audit *CompletionAudit
+	// Defer, when set together with Audit, receives the move's last
+	// statement (the audited flip or journal close, and the failpoints
+	// after it) instead of Migrate running it: Migrate returns once every
+	// step before it is done, and the caller runs last exactly once and
+	// counts the move complete only when it returns nil (see
+	// Engine.Execute: the worker goes on with the next action while the
+	// statement commits).
+	Defer func(last func(context.Context) error)
 }
 
 // CompletionAudit is the audit entry of the apply action a move completes.
@@ -147,7 +155,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 		// Which version was read is not known (the journal's source_version
 		// is the row's when the move began, not necessarily the one copied):
 		// the delete checks the owner and takes the current version.
-		return row, m.finish(ctx, open, row, opts.Audit, 0)
+		return row, m.finish(ctx, open, row, opts.Audit, 0, nil)
 	}
 	from, err := m.backend(ctx, row.BackendName)
 	if err != nil {
@@ -159,7 +167,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 	if row.BackendID == dest.ID {
 		if open != nil {
-			return row, m.finish(ctx, open, row, opts.Audit, 0)
+			return row, m.finish(ctx, open, row, opts.Audit, 0, nil)
 		}
 		return row, nil
 	}
@@ -249,20 +257,38 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	case nothingLeft:
 		final = state.MigrationDone
 	}
-	var ferr error
 	if as := m.completion(opts.Audit); as != nil && nothingLeft {
-		if ferr = as.FlipSecretAudited(ctx, &flipped, j.ID, destVersion, final, opts.Audit.Entry); ferr == nil {
-			opts.Audit.Written = true
-		} else {
-			// Nothing of the statement applied. The audit log may be what
-			// refused it (a broken or locked-down table): the move does
-			// not depend on it, and the caller reports the entry missing.
-			ferr = m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final)
+		// The flip is the move's last statement.
+		last := func(ctx context.Context) error {
+			ferr := as.FlipSecretAudited(ctx, &flipped, j.ID, destVersion, final, opts.Audit.Entry)
+			if ferr == nil {
+				opts.Audit.Written = true
+			} else {
+				// Nothing of the statement applied. The audit log may be
+				// what refused it (a broken or locked-down table): the
+				// move does not depend on it, and the caller reports the
+				// entry missing.
+				ferr = m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final)
+			}
+			if ferr != nil {
+				return m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, ferr))
+			}
+			j.State, j.DestVersion = final, destVersion
+			m.hit(FPFlipped)
+			m.hit(FPSourceDeleted)
+			m.hit(FPDone)
+			return nil
 		}
-	} else {
-		ferr = m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final)
+		if opts.Defer != nil {
+			opts.Defer(last)
+			return flipped, nil
+		}
+		if err := last(ctx); err != nil {
+			return row, err
+		}
+		return flipped, nil
 	}
-	if ferr != nil {
+	if ferr := m.Store.FlipSecret(ctx, &flipped, j.ID, destVersion, final); ferr != nil {
 		return row, m.fail(ctx, j, fmt.Errorf("secret %s: flip to %s: %w", secret, dest.Name, ferr))
 	}
 	m.hit(FPFlipped)
@@ -274,7 +300,7 @@ func (m *Migrator) Migrate(ctx context.Context, secret, to string, open *state.M
 	}
 
 	// 6 + 7.
-	return flipped, m.finish(ctx, j, flipped, opts.Audit, readVersion)
+	return flipped, m.finish(ctx, j, flipped, opts.Audit, readVersion, opts.Defer)
 }
 
 // readSource reads the values to move, and for a driver's copy what the
@@ -336,7 +362,10 @@ func (m *Migrator) writeAndVerify(ctx context.Context, row state.Secret, dest st
 // statement holding the close has committed, so the action's outcome is
 // never reported before its close is durable; moves finishing together
 // share that statement's commit.
-func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit, readVersion int64) error {
+//
+// With later set (MigrateOptions.Defer) and audit, the close is handed to
+// later instead of being run here.
+func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit, readVersion int64, later func(func(context.Context) error)) error {
 	if !j.KeepSource && j.FromBackend != "" {
 		if err := m.deleteCopy(ctx, j.FromBackend, row, j.DestroySource, readVersion); err != nil {
 			pending := fmt.Errorf("secret %s: %w: %v", row.Name, ErrCleanupPending, err)
@@ -349,6 +378,15 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 		}
 	}
 	m.hit(FPSourceDeleted)
+	if later != nil && audit != nil {
+		later(func(ctx context.Context) error { return m.close(ctx, j, row, audit) })
+		return nil
+	}
+	return m.close(ctx, j, row, audit)
+}
+
+// close ends a flipped move's journal entry (7), with audit when set.
+func (m *Migrator) close(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit) error {
 	closed := false
 	if as := m.completion(audit); as != nil {
 		// On failure nothing applied; the plain close below does not
@@ -422,7 +460,7 @@ func (m *Migrator) Abandon(ctx context.Context, j *state.Migration) error {
 		if errors.Is(err, state.ErrNotFound) {
 			row = state.Secret{ID: j.SecretID, Name: j.SecretName}
 		}
-		return m.finish(ctx, j, row, nil, 0)
+		return m.finish(ctx, j, row, nil, 0, nil)
 	}
 	// A move into plaintext writes its copy in the flip, so before the flip
 	// there is none; values in the row then are its own or a kept copy.

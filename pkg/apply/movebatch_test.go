@@ -2,7 +2,13 @@ package apply_test
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/mcpctl/mcpctl/pkg/apply"
+	"github.com/mcpctl/mcpctl/pkg/backends"
+	"github.com/mcpctl/mcpctl/pkg/plan"
 )
 
 // TestMovesAreJournaledInChunks: the started entries of a migration are
@@ -60,6 +66,76 @@ func TestMoveAuditCommitsWithTheMove(t *testing.T) {
 		}
 		if entries != n || withMove != n {
 			t.Errorf("to %s: %d audit entries for %d moves, %d of them written with the move", to, entries, n, withMove)
+		}
+	}
+	w.checkReadable(s, n, "after both moves")
+}
+
+// TestWorkerDoesNotWaitForTheMovesLastStatement: a move that is its whole
+// action hands its last statement (the audited flip, or the journal close
+// after the source copy is removed) to a committer, and the worker goes on
+// with its next move while it commits. With one worker, the first move's
+// last statement is held (at its failpoint, which runs right after it)
+// until the worker has written the second move's destination copy; an
+// engine whose worker ran the statement itself would never get there.
+// Every action still ends OK, with its audit entry, in both directions.
+func TestWorkerDoesNotWaitForTheMovesLastStatement(t *testing.T) {
+	t.Parallel()
+	const n = 3
+	w, s := seededWorld(t, n, "default")
+	ctx := context.Background()
+	for _, dir := range []struct{ to, last, progress string }{
+		{"bao", apply.FPFlipped, apply.FPWritten},  // plaintext → openbao: the flip is last
+		{"default", apply.FPDone, apply.FPFlipped}, // openbao → plaintext: the close is last
+	} {
+		w.write("secrets.yaml", w.secretsYAML(n, dir.to))
+		var (
+			mu       sync.Mutex
+			held     bool
+			progress int
+			advanced = make(chan struct{})
+		)
+		hook := func(step string) {
+			mu.Lock()
+			switch {
+			case step == dir.progress:
+				progress++
+				if progress == 2 {
+					close(advanced)
+				}
+				mu.Unlock()
+			case step == dir.last && !held:
+				held = true
+				mu.Unlock()
+				select {
+				case <-advanced:
+				case <-time.After(20 * time.Second):
+					t.Errorf("to %s: the worker did not start the next move while the first move's last statement was pending", dir.to)
+				}
+			default:
+				mu.Unlock()
+			}
+		}
+		pool := backends.New(s, s)
+		_, res, err := apply.Run(ctx, apply.RunOptions{
+			Store: s, Pool: pool, Manifests: w.load(),
+			PlanOptions: plan.Options{LookupEnv: w.lookupEnv},
+			LockTimeout: 10 * time.Second,
+			Engine:      apply.Engine{Actor: "test", LookupEnv: w.lookupEnv, Parallelism: 1, Failpoint: hook},
+		})
+		pool.Close()
+		if err != nil {
+			t.Fatalf("to %s: %v", dir.to, err)
+		}
+		if res.Failed() != 0 || res.AuditFailures() != 0 || res.Count(plan.Migrate) != n {
+			t.Fatalf("to %s: %d failed, %d audit failures, %d moves: %v", dir.to, res.Failed(), res.AuditFailures(), res.Count(plan.Migrate), res.Err())
+		}
+		var audited int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM `+w.schema+`.audit_log WHERE action = 'migrate' AND outcome = 'ok' AND detail LIKE 'spec.backend is ' || $1 || '%'`, dir.to).Scan(&audited); err != nil {
+			t.Fatal(err)
+		}
+		if audited != n {
+			t.Errorf("to %s: %d audit entries for %d moves", dir.to, audited, n)
 		}
 	}
 	w.checkReadable(s, n, "after both moves")
