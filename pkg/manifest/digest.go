@@ -53,21 +53,9 @@ type digestSecret struct {
 func ComputeDigest(backends []Backend, secrets []Secret) string {
 	var dBackends []digestBackend
 	for _, b := range backends {
-		cfg := b.Config
-		if len(cfg) == 0 {
-			cfg = json.RawMessage("{}")
-		}
-		// Re-encode so that equivalent configs from different producers
-		// (Load, the state store) hash alike.
-		var v any
-		if json.Unmarshal(cfg, &v) == nil {
-			if c, err := json.Marshal(v); err == nil {
-				cfg = c
-			}
-		}
 		dBackends = append(dBackends, digestBackend{
 			Name: b.Name, Labels: b.Labels, Annotations: b.Annotations, Type: b.Type,
-			Default: b.Default, Description: b.Description, Config: cfg,
+			Default: b.Default, Description: b.Description, Config: canonicalConfig(b.Config),
 		})
 	}
 	slices.SortFunc(dBackends, func(a, b digestBackend) int { return cmp.Compare(a.Name, b.Name) })
@@ -120,4 +108,20 @@ func writeJSON(w io.Writer, v any) {
 		panic("manifest: digest encoding: " + err.Error())
 	}
 	w.Write(b)
+}
+
+// canonicalConfig re-encodes a backend's spec.config ("{}" when absent) so
+// that equivalent configs from different producers (Load, the state store)
+// hash alike.
+func canonicalConfig(cfg json.RawMessage) json.RawMessage {
+	if len(cfg) == 0 {
+		return json.RawMessage("{}")
+	}
+	var v any
+	if json.Unmarshal(cfg, &v) == nil {
+		if c, err := json.Marshal(v); err == nil {
+			return c
+		}
+	}
+	return cfg
 }

@@ -56,18 +56,8 @@ func digestReference(backends []Backend, secrets []Secret) string {
 		Secrets  []digestSecret  `json:"secrets"`
 	}
 	for _, b := range backends {
-		cfg := b.Config
-		if len(cfg) == 0 {
-			cfg = json.RawMessage("{}")
-		}
-		var v any
-		if json.Unmarshal(cfg, &v) == nil {
-			if c, err := json.Marshal(v); err == nil {
-				cfg = c
-			}
-		}
 		doc.Backends = append(doc.Backends, digestBackend{Name: b.Name, Labels: b.Labels, Annotations: b.Annotations, Type: b.Type,
-			Default: b.Default, Description: b.Description, Config: cfg})
+			Default: b.Default, Description: b.Description, Config: canonicalConfig(b.Config)})
 	}
 	for _, s := range secrets {
 		ds := digestSecret{Name: s.Name, Labels: s.Labels, Annotations: s.Annotations, Backend: s.Backend, Managed: s.Data != nil}

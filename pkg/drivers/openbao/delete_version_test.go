@@ -37,16 +37,7 @@ func TestDeleteVersion(t *testing.T) {
 	s := newVaultFixture(t).newStore(t)
 	d := s.open(t)
 	p := s.prefix + "/"
-	requests := func(f func()) []string {
-		t.Helper()
-		before := len(s.proxy.requests("", ""))
-		f()
-		var out []string
-		for _, r := range s.proxy.requests("", "")[before:] {
-			out = append(out, r.method+" "+strings.TrimPrefix(r.path, s.f.mount+"/"))
-		}
-		return out
-	}
+	requests := s.requestsDuring
 	mustDel := func(ref string, o drivers.DeleteOptions) {
 		t.Helper()
 		if err := d.Delete(ctx, drivers.Ref(ref), o); err != nil {

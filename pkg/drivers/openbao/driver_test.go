@@ -253,15 +253,7 @@ func TestRequestCounts(t *testing.T) {
 	if _, err := d.Stat(ctx, "warm-up"); err != nil {
 		t.Fatal(err)
 	}
-	count := func(f func()) []string {
-		before := len(s.proxy.requests("", ""))
-		f()
-		var out []string
-		for _, r := range s.proxy.requests("", "")[before:] {
-			out = append(out, r.method+" "+strings.TrimPrefix(r.path, s.f.mount+"/"))
-		}
-		return out
-	}
+	count := s.requestsDuring
 	p := s.prefix + "/obj"
 	check := func(what string, got []string, want ...string) {
 		t.Helper()

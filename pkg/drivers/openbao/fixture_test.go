@@ -208,3 +208,15 @@ func vals(m map[string]string) drivers.Values { return drivers.NewValues(m) }
 func slogTo(w *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// requestsDuring runs f and returns the requests the store's proxy saw
+// meanwhile, as "METHOD path" with the path relative to the mount.
+func (s *store) requestsDuring(f func()) []string {
+	before := len(s.proxy.requests("", ""))
+	f()
+	var out []string
+	for _, r := range s.proxy.requests("", "")[before:] {
+		out = append(out, r.method+" "+strings.TrimPrefix(r.path, s.f.mount+"/"))
+	}
+	return out
+}
