@@ -3,12 +3,18 @@ package apply
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
 // closeBatchMax bounds how many journal closes one statement carries.
 const closeBatchMax = 16
+
+// closeLinger is how long a close committed off the worker waits for
+// others to share its statement: about the time a few moves take to reach
+// their close, a fraction of a commit's cost on a loaded machine.
+const closeLinger = 3 * time.Millisecond
 
 // batchCloser is a store that closes several journal entries, each with its
 // audit entry, in one statement (*state.Store is one).
@@ -34,11 +40,18 @@ var _ batchCloser = (*state.Store)(nil)
 // copy already deleted; the next plan shows a cleanup that only closes the
 // journal entry (compute_journal.go), as for a kill between steps 6 and 7
 // of a move on its own.
+//
+// A caller that is not holding up a worker (a committer, see
+// Engine.Execute) passes a linger: when it would start a statement with
+// fewer than closeBatchMax closes waiting, it first waits up to linger for
+// more (or until the batch is full), so closes arriving a few at a time
+// still share commits.
 type closeBatch struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	pending  []*closeReq
 	flushing bool
+	full     chan struct{} // signalled when closeBatchMax closes are waiting
 }
 
 type closeReq struct {
@@ -52,18 +65,45 @@ type closeReq struct {
 
 // close writes c in a batch and reports whether it was closed. err is the
 // failure of the statement that carried it (nothing of it applied).
-func (b *closeBatch) close(ctx context.Context, store batchCloser, c state.MigrationClose) (bool, error) {
+func (b *closeBatch) close(ctx context.Context, store batchCloser, c state.MigrationClose, linger time.Duration) (bool, error) {
 	r := &closeReq{c: c}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cond == nil {
 		b.cond = sync.NewCond(&b.mu)
+		b.full = make(chan struct{}, 1)
 	}
 	b.pending = append(b.pending, r)
+	if len(b.pending) >= closeBatchMax {
+		select {
+		case b.full <- struct{}{}:
+		default:
+		}
+	}
 	for !r.done {
 		if b.flushing {
 			b.cond.Wait()
 			continue
+		}
+		if linger > 0 && len(b.pending) < closeBatchMax {
+			// Hold the batch open: closes handed over meanwhile wait for
+			// this statement instead of starting their own.
+			b.flushing = true
+			select {
+			case <-b.full: // a stale signal from a batch already written
+			default:
+			}
+			b.mu.Unlock()
+			t := time.NewTimer(linger)
+			select {
+			case <-t.C:
+			case <-b.full:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			b.mu.Lock()
+			b.flushing = false
+			linger = 0 // once: then write whatever is waiting
 		}
 		n := min(len(b.pending), closeBatchMax)
 		batch := make([]*closeReq, n)

@@ -52,7 +52,7 @@ func TestCloseBatchGroupsClosesWhileAStatementIsInFlight(t *testing.T) {
 	}
 	results := make(chan result, 64)
 	closeOne := func(id int64) {
-		ok, err := b.close(ctx, g, state.MigrationClose{ID: id})
+		ok, err := b.close(ctx, g, state.MigrationClose{ID: id}, 0)
 		results <- result{id, ok, err}
 	}
 	go closeOne(1)
@@ -109,5 +109,69 @@ func TestCloseBatchGroupsClosesWhileAStatementIsInFlight(t *testing.T) {
 	g.release <- struct{}{}
 	if r := <-results; r.err != nil || r.closed {
 		t.Errorf("close of an unknown entry: closed %v, %v", r.closed, r.err)
+	}
+}
+
+// countingCloser is a batchCloser that records each statement's size.
+type countingCloser struct {
+	mu      sync.Mutex
+	batches []int
+}
+
+func (c *countingCloser) CloseMigrationsAudited(_ context.Context, cs []state.MigrationClose) (map[int64]bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batches = append(c.batches, len(cs))
+	out := map[int64]bool{}
+	for _, x := range cs {
+		out[x.ID] = true
+	}
+	return out, nil
+}
+
+// With a linger, a close that would start a statement with few closes
+// waits for more: closes handed over one after the other, none of them
+// while a statement is in flight, still share statements; a full batch
+// does not wait for the linger to end; without a linger each is written
+// at once.
+func TestCloseBatchLingerJoinsClosesArrivingApart(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		linger    time.Duration
+		n         int
+		maxBatchs int
+	}{
+		{linger: 0, n: 6, maxBatchs: 6},
+		{linger: 300 * time.Millisecond, n: 6, maxBatchs: 1},
+		{linger: time.Hour, n: closeBatchMax, maxBatchs: 1}, // full: written without waiting the hour
+	} {
+		var (
+			b  closeBatch
+			c  countingCloser
+			wg sync.WaitGroup
+		)
+		for i := range tc.n {
+			wg.Go(func() {
+				if ok, err := b.close(ctx, &c, state.MigrationClose{ID: int64(i + 1)}, tc.linger); !ok || err != nil {
+					t.Errorf("linger %s: close %d: %v %v", tc.linger, i+1, ok, err)
+				}
+			})
+			if tc.linger == 0 {
+				wg.Wait() // one after the other: nothing to join
+			} else {
+				time.Sleep(time.Millisecond) // apart, but within the linger
+			}
+		}
+		wg.Wait()
+		total := 0
+		for _, n := range c.batches {
+			total += n
+		}
+		if total != tc.n || len(c.batches) > tc.maxBatchs {
+			t.Errorf("linger %s: %d closes in statements of %v, want at most %d statements", tc.linger, tc.n, c.batches, tc.maxBatchs)
+		}
+		if tc.linger == 0 && len(c.batches) != tc.n {
+			t.Errorf("no linger: statements %v, want one per close", c.batches)
+		}
 	}
 }

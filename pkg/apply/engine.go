@@ -239,7 +239,9 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 	// dependents released and its outcome reported, only once the
 	// statement has committed; a kill before that leaves the move to be
 	// resumed as before. Backend calls stay bounded by par (committers
-	// only talk to Postgres), and at most par statements wait.
+	// only talk to Postgres), and at most par statements wait. There are
+	// par committers so that journal closes, which wait a little for
+	// each other (closeLinger), can fill a shared statement.
 	type pending struct {
 		i    int
 		t0   time.Time
@@ -249,7 +251,7 @@ func (e *Engine) Execute(ctx context.Context, p *plan.Plan) *Result {
 		cwg     sync.WaitGroup
 		commits = make(chan pending, par)
 	)
-	for range max(par/2, 1) {
+	for range par {
 		cwg.Go(func() {
 			for c := range commits {
 				finished(c.i, c.t0, c.last(ctx))

@@ -379,20 +379,23 @@ func (m *Migrator) finish(ctx context.Context, j *state.Migration, row state.Sec
 	}
 	m.hit(FPSourceDeleted)
 	if later != nil && audit != nil {
-		later(func(ctx context.Context) error { return m.close(ctx, j, row, audit) })
+		later(func(ctx context.Context) error { return m.close(ctx, j, row, audit, closeLinger) })
 		return nil
 	}
-	return m.close(ctx, j, row, audit)
+	return m.close(ctx, j, row, audit, 0)
 }
 
 // close ends a flipped move's journal entry (7), with audit when set.
-func (m *Migrator) close(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit) error {
+//
+// linger is how long the close may wait for others to share its commit
+// (closeBatch): only when no worker is waiting for it.
+func (m *Migrator) close(ctx context.Context, j *state.Migration, row state.Secret, audit *CompletionAudit, linger time.Duration) error {
 	closed := false
 	if as := m.completion(audit); as != nil {
 		// On failure nothing applied; the plain close below does not
 		// depend on the audit log (see the flip).
 		if bc, ok := m.Store.(batchCloser); ok {
-			ok, err := m.closes.close(ctx, bc, state.MigrationClose{ID: j.ID, DestVersion: j.DestVersion, Audit: audit.Entry})
+			ok, err := m.closes.close(ctx, bc, state.MigrationClose{ID: j.ID, DestVersion: j.DestVersion, Audit: audit.Entry}, linger)
 			if err == nil && ok {
 				audit.Written, closed = true, true
 			}
