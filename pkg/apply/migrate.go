@@ -111,7 +111,7 @@ type CompletionAudit struct {
 // statement completing a move (*state.Store is one).
 type auditedStore interface {
 	FlipSecretAudited(ctx context.Context, sec *state.Secret, journalID int64, destVersion int64, st state.MigrationState, audit state.AuditEntry) error
-	CloseMigrationAudited(ctx context.Context, id int64, destVersion int64, audit state.AuditEntry) error
+	batchCloser // journal closes, one or several per statement (closer.go)
 }
 
 var _ auditedStore = (*state.Store)(nil)
@@ -394,12 +394,8 @@ func (m *Migrator) close(ctx context.Context, j *state.Migration, row state.Secr
 	if as := m.completion(audit); as != nil {
 		// On failure nothing applied; the plain close below does not
 		// depend on the audit log (see the flip).
-		if bc, ok := m.Store.(batchCloser); ok {
-			ok, err := m.closes.close(ctx, bc, state.MigrationClose{ID: j.ID, DestVersion: j.DestVersion, Audit: audit.Entry}, linger)
-			if err == nil && ok {
-				audit.Written, closed = true, true
-			}
-		} else if as.CloseMigrationAudited(ctx, j.ID, j.DestVersion, audit.Entry) == nil {
+		ok, err := m.closes.close(ctx, as, state.MigrationClose{ID: j.ID, DestVersion: j.DestVersion, Audit: audit.Entry}, linger)
+		if err == nil && ok {
 			audit.Written, closed = true, true
 		}
 	}

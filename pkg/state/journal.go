@@ -124,31 +124,6 @@ func (d *db) SetMigrationState(ctx context.Context, id int64, st MigrationState,
 	return nil
 }
 
-// CloseMigrationAudited moves journal entry id to done (recording
-// destVersion when > 0, clearing the error) and appends audit to the audit
-// log in the same statement: the last step of a move that completes an
-// apply action, recorded with it (see FlipSecretAudited).
-func (d *db) CloseMigrationAudited(ctx context.Context, id int64, destVersion int64, audit AuditEntry) error {
-	what := fmt.Sprintf("journal entry %d", id)
-	tag, err := d.q.Exec(ctx, d.sql(`
-		WITH j AS (
-			UPDATE {s}.secret_migrations
-			SET state = $2, dest_version = CASE WHEN $3 > 0 THEN $3 ELSE dest_version END, error = '', updated_at = now()
-			WHERE id = $1
-			RETURNING id)
-		INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
-		SELECT now(), $4, $5, $6, $7, $8, $9, $10, $11 FROM j`),
-		id, string(MigrationDone), destVersion,
-		audit.Actor, audit.PlanID, audit.Action, audit.Kind, audit.Name, audit.Outcome, audit.Detail, audit.DurationMS)
-	if err != nil {
-		return mapErr(what, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return &dbError{what: what, kind: ErrNotFound}
-	}
-	return nil
-}
-
 // MigrationClose is one journal entry for CloseMigrationsAudited: the
 // entry to move to done, the destination version to record (when > 0) and
 // the audit entry of the apply action its move completes.
@@ -158,10 +133,12 @@ type MigrationClose struct {
 	Audit       AuditEntry
 }
 
-// CloseMigrationsAudited is CloseMigrationAudited for several entries in one
-// statement: each entry moves to done and its audit entry is appended, both
-// committing together, so a kill leaves every entry of the batch either
-// closed with its audit entry or neither. Apply gathers the closes of moves
+// CloseMigrationsAudited moves journal entries to done (recording each
+// destination version when > 0, clearing the error) and appends their audit
+// entries in one statement, all committing together: the last step of moves
+// that complete apply actions, recorded with them (see FlipSecretAudited).
+// A kill leaves every entry of the batch either closed with its audit
+// entry or neither. Apply gathers the closes of moves
 // finishing at about the same time into one commit (a group commit). It
 // returns the ids it closed: an id not found (no such entry) is left out,
 // with no audit entry written for it, and the others are closed all the
