@@ -102,14 +102,37 @@ func (w *world) load() *manifest.Set {
 
 func (w *world) apply(ctx context.Context, s *state.Store) (*plan.Plan, *apply.Result, error) {
 	w.t.Helper()
+	return w.applyWith(ctx, s, apply.Engine{})
+}
+
+// applyWith is apply with engine settings (Parallelism, Failpoint...);
+// Actor and LookupEnv are the world's.
+func (w *world) applyWith(ctx context.Context, s *state.Store, eng apply.Engine) (*plan.Plan, *apply.Result, error) {
+	w.t.Helper()
 	pool := backends.New(s, s)
 	defer pool.Close()
+	eng.Actor, eng.LookupEnv = "test", w.lookupEnv
 	return apply.Run(ctx, apply.RunOptions{
 		Store: s, Pool: pool, Manifests: w.load(),
 		PlanOptions: plan.Options{LookupEnv: w.lookupEnv},
 		LockTimeout: 10 * time.Second,
-		Engine:      apply.Engine{Actor: "test", LookupEnv: w.lookupEnv},
+		Engine:      eng,
 	})
+}
+
+// moveAudits counts the ok audit entries of moves to backend to, and how
+// many of them were written by the statement that completed their move
+// (the journal entry closed done in the same transaction).
+func (w *world) moveAudits(s *state.Store, to string) (entries, withMove int) {
+	w.t.Helper()
+	err := s.Pool().QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE EXISTS (
+			SELECT 1 FROM `+w.schema+`.secret_migrations m
+			WHERE m.secret_name = a.name AND m.to_backend = $1 AND m.state = 'done' AND m.updated_at = a.at))
+		FROM `+w.schema+`.audit_log a WHERE a.action = 'migrate' AND a.outcome = 'ok' AND a.detail LIKE 'spec.backend is ' || $1 || '%'`, to).Scan(&entries, &withMove)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return entries, withMove
 }
 
 func (w *world) mustApply(s *state.Store) (*plan.Plan, *apply.Result) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mcpctl/mcpctl/pkg/apply"
-	"github.com/mcpctl/mcpctl/pkg/backends"
 	"github.com/mcpctl/mcpctl/pkg/plan"
 )
 
@@ -50,21 +49,12 @@ func TestMoveAuditCommitsWithTheMove(t *testing.T) {
 	t.Parallel()
 	const n = 12
 	w, s := seededWorld(t, n, "default")
-	ctx := context.Background()
 	for _, to := range []string{"bao", "default"} {
 		w.write("secrets.yaml", w.secretsYAML(n, to))
 		if _, res := w.mustApply(s); res.Failed() != 0 {
 			t.Fatalf("migration to %s: %v", to, res.Err())
 		}
-		var entries, withMove int
-		err := s.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE EXISTS (
-				SELECT 1 FROM `+w.schema+`.secret_migrations m
-				WHERE m.secret_name = a.name AND m.to_backend = $1 AND m.state = 'done' AND m.updated_at = a.at))
-			FROM `+w.schema+`.audit_log a WHERE a.action = 'migrate' AND a.outcome = 'ok' AND a.detail LIKE 'spec.backend is ' || $1 || '%'`, to).Scan(&entries, &withMove)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if entries != n || withMove != n {
+		if entries, withMove := w.moveAudits(s, to); entries != n || withMove != n {
 			t.Errorf("to %s: %d audit entries for %d moves, %d of them written with the move", to, entries, n, withMove)
 		}
 	}
@@ -116,26 +106,15 @@ func TestWorkerDoesNotWaitForTheMovesLastStatement(t *testing.T) {
 				mu.Unlock()
 			}
 		}
-		pool := backends.New(s, s)
-		_, res, err := apply.Run(ctx, apply.RunOptions{
-			Store: s, Pool: pool, Manifests: w.load(),
-			PlanOptions: plan.Options{LookupEnv: w.lookupEnv},
-			LockTimeout: 10 * time.Second,
-			Engine:      apply.Engine{Actor: "test", LookupEnv: w.lookupEnv, Parallelism: 1, Failpoint: hook},
-		})
-		pool.Close()
+		_, res, err := w.applyWith(ctx, s, apply.Engine{Parallelism: 1, Failpoint: hook})
 		if err != nil {
 			t.Fatalf("to %s: %v", dir.to, err)
 		}
 		if res.Failed() != 0 || res.AuditFailures() != 0 || res.Count(plan.Migrate) != n {
 			t.Fatalf("to %s: %d failed, %d audit failures, %d moves: %v", dir.to, res.Failed(), res.AuditFailures(), res.Count(plan.Migrate), res.Err())
 		}
-		var audited int
-		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM `+w.schema+`.audit_log WHERE action = 'migrate' AND outcome = 'ok' AND detail LIKE 'spec.backend is ' || $1 || '%'`, dir.to).Scan(&audited); err != nil {
-			t.Fatal(err)
-		}
-		if audited != n {
-			t.Errorf("to %s: %d audit entries for %d moves", dir.to, audited, n)
+		if entries, withMove := w.moveAudits(s, dir.to); entries != n || withMove != n {
+			t.Errorf("to %s: %d audit entries for %d moves, %d of them written with the move", dir.to, entries, n, withMove)
 		}
 	}
 	w.checkReadable(s, n, "after both moves")
