@@ -43,7 +43,7 @@ func (s *Store) flip(ctx context.Context, sec *Secret, journalID int64, destVers
 	err = scanWritten(s.pool.QueryRow(ctx, s.sql(`
 		WITH b AS (`+backendMatch+`),
 		w AS (
-			UPDATE {s}.secrets s SET backend_id = b.id, external_ref = $4, keys = $5, backend_version = $6,
+			UPDATE {s}.secrets s SET backend_id = b.id, external_ref = $4, keys = $5, backend_version = `+versionWithData+`,
 				fingerprint = $7, managed = $8, labels = $9, annotations = $10, protected = $11,
 				data = $12, data_owner = COALESCE(NULLIF($13, ''), s.id::text)
 			FROM b

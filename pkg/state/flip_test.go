@@ -58,8 +58,9 @@ func TestFlipSecretIsAllOrNothing(t *testing.T) {
 }
 
 // A flip that keeps the source copy (--keep-source) leaves the row's values
-// in place and ends the entry kept: listed by KeptCopies, not by
-// OpenMigrations (nothing resumes it).
+// in place, records the version of the object on the destination, and ends
+// the entry kept: listed by KeptCopies, not by OpenMigrations (nothing
+// resumes it).
 func TestFlipSecretKeepingThePlaintextCopy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -68,9 +69,15 @@ func TestFlipSecretKeepingThePlaintextCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	bao, _ := st.GetBackend(ctx, "bao")
-	sec := &state.Secret{Name: "s", BackendName: "default", Data: map[string]string{"K": "v"}}
+	sec := &state.Secret{Name: "s", BackendName: "default", Data: map[string]string{"K": "old"}}
 	if err := st.CreateSecret(ctx, sec); err != nil {
 		t.Fatal(err)
+	}
+	// Values changed on plaintext: data version 2, while the object the
+	// move writes on bao is at version 1.
+	sec.Data = map[string]string{"K": "v"}
+	if err := st.UpdateSecret(ctx, sec, true); err != nil || sec.DataVersion != 2 || sec.BackendVersion != 2 {
+		t.Fatalf("update on plaintext: data version %d, backend version %d (%v), want 2 and 2", sec.DataVersion, sec.BackendVersion, err)
 	}
 	j := &state.Migration{SecretID: sec.ID, SecretName: "s", FromBackendID: sec.BackendID, FromBackend: "default",
 		ToBackendID: bao.ID, ToBackend: "bao", KeepSource: true}
@@ -85,6 +92,10 @@ func TestFlipSecretKeepingThePlaintextCopy(t *testing.T) {
 	got, err := st.GetSecret(ctx, "s", true)
 	if err != nil || got.BackendName != "bao" || got.Data["K"] != "v" || got.DataOwner != sec.ID || got.DataVersion != sec.DataVersion {
 		t.Fatalf("after the flip: %+v %v", got, err)
+	}
+	// The kept copy's data version is not the object's version on bao.
+	if got.BackendVersion != 1 || flip.BackendVersion != 1 {
+		t.Errorf("backend version %d (flip returned %d), want 1: the version of the object on bao", got.BackendVersion, flip.BackendVersion)
 	}
 	if open, err := st.OpenMigrations(ctx); err != nil || len(open) != 0 {
 		t.Fatalf("open entries %+v (%v), want none", open, err)

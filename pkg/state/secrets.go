@@ -280,7 +280,8 @@ func (d *db) createSecret(ctx context.Context, sec *Secret, audit *AuditEntry) e
 		w AS (
 			INSERT INTO {s}.secrets AS s (id, name, backend_id, external_ref, keys, backend_version, fingerprint, managed,
 				labels, annotations, protected, data, data_owner)
-			SELECT COALESCE(NULLIF($14, '')::uuid, gen_random_uuid()), $1, b.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM b
+			SELECT COALESCE(NULLIF($14, '')::uuid, gen_random_uuid()), $1, b.id, $4, $5, `+versionWithData+`,
+				$7, $8, $9, $10, $11, $12, $13 FROM b
 			`+secretReturning+`)`+auditCTE+`
 		`+secretWritten), args...), sec)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -302,11 +303,14 @@ func (d *db) UpdateSecret(ctx context.Context, sec *Secret, withData bool) error
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	args := p.args
-	set := `backend_id = b.id, external_ref = $4, keys = $5, backend_version = $6, fingerprint = $7,
-		managed = $8, labels = $9, annotations = $10, protected = $11`
+	args, version := p.args, "$6"
 	if withData {
 		args = append(args, p.data, sec.DataOwner)
+		version = versionWithData
+	}
+	set := `backend_id = b.id, external_ref = $4, keys = $5, backend_version = ` + version + `, fingerprint = $7,
+		managed = $8, labels = $9, annotations = $10, protected = $11`
+	if withData {
 		set += `, data = $12, data_owner = COALESCE(NULLIF($13, ''), s.id::text)`
 	}
 	args = append(args, sec.Generation)
@@ -389,18 +393,23 @@ func secretParams(sec *Secret, withData bool) (secretWrite, error) {
 	if err != nil {
 		return w, err
 	}
-	version := sec.BackendVersion
-	if withData && sec.Data != nil {
-		version = followDataVersion
-	}
-	w.args = []any{sec.Name, sec.BackendID, sec.BackendName, sec.ExternalRef, keys, version,
+	w.args = []any{sec.Name, sec.BackendID, sec.BackendName, sec.ExternalRef, keys, sec.BackendVersion,
 		sec.Fingerprint, sec.Managed, labels, annotations, sec.Protected}
 	return w, nil
 }
 
-// followDataVersion asks the set_data_columns trigger to record, as the
-// backend version of values written into the row, the data_version they get.
-const followDataVersion = -1
+// versionWithData is the backend_version of a statement that writes data
+// ($12) into a row placed on backend b. On a plaintext backend the row's
+// values are the object: -1 asks the set_data_columns trigger for the
+// data_version they get, which only it knows. Elsewhere values in the row
+// are a kept copy of a migration's source, and the object's version is the
+// caller's ($6).
+//
+// The statement decides, not the trigger: it already has the backend row,
+// and a trigger looking the type up runs dynamic SQL (its schema varies)
+// that Postgres parses and plans on every row written (see
+// 0003_data_version.sql).
+const versionWithData = `CASE WHEN b.type = 'plaintext' AND $12::jsonb IS NOT NULL THEN -1 ELSE $6 END`
 
 // binaryValue is how data holds a value jsonb cannot hold as text: jsonb
 // rejects NUL, and encoding/json would silently replace invalid UTF-8.
