@@ -3,8 +3,10 @@ package state_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
+	"github.com/mcpctl/mcpctl/internal/testenv"
 	"github.com/mcpctl/mcpctl/pkg/state"
 )
 
@@ -185,5 +187,51 @@ func TestCloseMigrationsAudited(t *testing.T) {
 	as, _ := st.ListAudit(ctx, 0)
 	if len(as) != 2 || as[0].Name != "c" || as[1].Name != "a" || as[1].DurationMS != 1 || as[0].Detail != "moved" || as[0].At.IsZero() {
 		t.Fatalf("audit = %+v, want a then c, one each, the ghost none", as)
+	}
+}
+
+// Journal closes reuse the statement's generic plan instead of planning
+// each call (queryGeneric), and the setting that asks for it does not
+// outlive the call.
+func TestCloseMigrationsReuseTheGenericPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, schema := testenv.Schema(t)
+	// One connection: the prepared statement and its plan counts are
+	// that connection's.
+	st, err := state.Open(ctx, state.Options{URL: url, Schema: schema, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const calls = 12
+	for i := range calls {
+		ms := []*state.Migration{
+			{SecretName: fmt.Sprintf("a%d", i), FromBackend: "bao", ToBackend: "default"},
+			{SecretName: fmt.Sprintf("b%d", i), FromBackend: "bao", ToBackend: "default"},
+		}
+		if err := st.StartMigrations(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+		closed, err := st.CloseMigrationsAudited(ctx, []state.MigrationClose{{ID: ms[0].ID}, {ID: ms[1].ID}})
+		if err != nil || len(closed) != 2 {
+			t.Fatalf("close %d: %v %v", i, closed, err)
+		}
+	}
+	var generic, custom int64
+	err = st.Pool().QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE '%unnest%UPDATE%secret_migrations%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&generic, &custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if generic != calls || custom != 0 {
+		t.Errorf("the close statement ran %d times with its generic plan and %d with a plan of its own, want %d and 0", generic, custom, calls)
+	}
+	var mode string
+	if err := st.Pool().QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&mode); err != nil || mode != "auto" {
+		t.Errorf("plan_cache_mode after the closes: %q (%v), want auto", mode, err)
 	}
 }

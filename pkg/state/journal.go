@@ -161,7 +161,7 @@ func (d *db) CloseMigrationsAudited(ctx context.Context, cs []MigrationClose) (m
 		}
 	}
 	what := fmt.Sprintf("journal entries (%d)", n)
-	rows, err := d.q.Query(ctx, d.sql(`
+	rows, err := d.queryGeneric(ctx, d.sql(`
 		WITH x AS (
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
 				$7::text[], $8::text[], $9::text[], $10::bigint[]) WITH ORDINALITY
@@ -170,7 +170,7 @@ func (d *db) CloseMigrationsAudited(ctx context.Context, cs []MigrationClose) (m
 			UPDATE {s}.secret_migrations m
 			SET state = $11, dest_version = CASE WHEN x.dest_version > 0 THEN x.dest_version ELSE m.dest_version END,
 				error = '', updated_at = now()
-			FROM x WHERE m.id = x.id
+			FROM x WHERE m.id = ANY($1::bigint[]) AND m.id = x.id
 			RETURNING m.id),
 		a AS (
 			INSERT INTO {s}.audit_log (at, actor, plan_id, action, kind, name, outcome, detail, duration_ms)
