@@ -113,3 +113,26 @@ func TestResponseDescribe(t *testing.T) {
 		t.Fatalf("describe of a non-JSON body = %q", got)
 	}
 }
+
+// decode fills out from the response's "data" in one pass, and refuses a
+// response whose data is null, missing or malformed.
+func TestResponseDecode(t *testing.T) {
+	t.Parallel()
+	var md kvMetadata
+	r := &response{status: 200, body: []byte(`{"request_id":"r","data":{"current_version":3,` +
+		`"custom_metadata":{"secret-name":"app"},"versions":{"3":{"destroyed":true}}},"wrap_info":null,"mount_type":"kv"}`)}
+	if err := r.decode(&md); err != nil || md.CurrentVersion != 3 || md.CustomMetadata["secret-name"] != "app" || !md.Versions["3"].Destroyed {
+		t.Fatalf("decode = %+v, %v", md, err)
+	}
+	for _, body := range []string{
+		`{"request_id":"r","data":null}`,
+		`{"request_id":"r","warnings":["no"]}`,
+		`{"request_id":"r","data":{"current_version":"three"}}`,
+		`{"data":`,
+	} {
+		var md kvMetadata
+		if err := (&response{status: 200, body: []byte(body)}).decode(&md); err == nil || !strings.HasPrefix(err.Error(), "decoding response") {
+			t.Errorf("decode of %s: %v, want a decoding error", body, err)
+		}
+	}
+}
